@@ -1,0 +1,336 @@
+//! The checks on a presented token, in Coder's order (spec §6 rows 1-5): missing, malformed,
+//! unknown id, invalid secret, expired. Pure: the caller fetches the record.
+
+use std::fmt;
+
+use crate::hash::SecretHash;
+use crate::key::ApiKey;
+use crate::refresh::{KeyUpdate, refresh};
+use crate::settings::Settings;
+use crate::time::Timestamp;
+use crate::token::{KeyId, ParseError, Token};
+
+/// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
+pub const SIGNED_OUT_MESSAGE: &str =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+/// Coder's internal-error message (spec §6 row 3b).
+pub const INTERNAL_ERROR_MESSAGE: &str =
+    "An internal error occurred. Please try again or contact the system administrator.";
+
+/// Which check failed. The [`code`](RejectionKind::code) strings are stable across languages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RejectionKind {
+    /// No token in the request (row 1).
+    Missing,
+    /// Not `<10 bytes>-<22 bytes>` (row 2).
+    Malformed,
+    /// No key has this id (row 3).
+    UnknownKey,
+    /// The secret's hash differs from the stored one (row 4).
+    InvalidSecret,
+    /// `expires_at < now` (row 5).
+    Expired,
+    /// The key store failed while looking the id up (row 3b): a 500, not a verdict.
+    LookupFailed,
+}
+
+impl RejectionKind {
+    /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`,
+    /// `lookup_failed`.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectionKind::Missing => "missing",
+            RejectionKind::Malformed => "malformed",
+            RejectionKind::UnknownKey => "unknown_key",
+            RejectionKind::InvalidSecret => "invalid_secret",
+            RejectionKind::Expired => "expired",
+            RejectionKind::LookupFailed => "lookup_failed",
+        }
+    }
+}
+
+impl fmt::Display for RejectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A presented token that does not authenticate, with Coder's answer for it (spec §6).
+/// Never contains the secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct Rejection {
+    kind: RejectionKind,
+    detail: String,
+}
+
+impl Rejection {
+    /// Row 1: no token was presented.
+    pub fn missing() -> Rejection {
+        Self::new(
+            RejectionKind::Missing,
+            "Cookie \"coder_session_token\" or query parameter must be provided.".into(),
+        )
+    }
+
+    /// Row 2: the token does not split as Coder's does.
+    pub fn malformed(error: ParseError) -> Rejection {
+        Self::new(
+            RejectionKind::Malformed,
+            format!("Invalid API key format: {error}"),
+        )
+    }
+
+    /// Row 3: no key has this id.
+    pub fn unknown_key() -> Rejection {
+        Self::new(RejectionKind::UnknownKey, "API key is invalid.".into())
+    }
+
+    /// Row 4: wrong secret.
+    pub fn invalid_secret() -> Rejection {
+        Self::new(
+            RejectionKind::InvalidSecret,
+            "API key secret is invalid.".into(),
+        )
+    }
+
+    /// Row 5: the key expired at `expires_at`, printed as Go's `Time.String()`.
+    pub fn expired(expires_at: Timestamp) -> Rejection {
+        Self::new(
+            RejectionKind::Expired,
+            format!("API key expired at \"{}\".", expires_at.go_string()),
+        )
+    }
+
+    /// Row 3b: the store failed; `cause` is appended to Coder's detail.
+    pub fn lookup_failed(cause: &str) -> Rejection {
+        Self::new(
+            RejectionKind::LookupFailed,
+            format!("Internal error fetching API key by id. {cause}"),
+        )
+    }
+
+    fn new(kind: RejectionKind, detail: String) -> Rejection {
+        Rejection { kind, detail }
+    }
+
+    /// Which check failed.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The stable code of [`kind`](Rejection::kind).
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// Coder's `message`.
+    pub fn message(&self) -> &'static str {
+        match self.kind {
+            RejectionKind::LookupFailed => INTERNAL_ERROR_MESSAGE,
+            _ => SIGNED_OUT_MESSAGE,
+        }
+    }
+
+    /// Coder's `detail`: which check failed, in Coder's words.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The HTTP status: 401, or 500 for a store failure.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            RejectionKind::LookupFailed => 500,
+            _ => 401,
+        }
+    }
+
+    /// The `WWW-Authenticate` value Coder sends with this rejection, if any (spec §6).
+    pub fn www_authenticate(&self, settings: &Settings) -> Option<String> {
+        crate::http::www_authenticate(self.status(), self.message(), self.detail(), settings)
+    }
+}
+
+/// A token that passed every check, with the refresh the caller should persist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified<'k> {
+    /// The key as it was fetched (before `update`).
+    pub key: &'k ApiKey,
+    /// What to write back, if anything (spec §7).
+    pub update: Option<KeyUpdate>,
+}
+
+/// Checks a parsed token against the record fetched for its id (rows 3-5), then decides the
+/// refresh. `remote_addr` is the request's address, used only when `last_used` moves.
+pub fn check<'k>(
+    token: &Token,
+    key: &'k ApiKey,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Result<Verified<'k>, Rejection> {
+    // DESIGN fine points: a record for another id is no record at all.
+    if key.id != token.id() {
+        return Err(Rejection::unknown_key());
+    }
+    if !SecretHash::of(token.secret()).matches(&key.hashed_secret) {
+        return Err(Rejection::invalid_secret());
+    }
+    // Strictly before: a key is still valid at the microsecond it expires.
+    if key.is_expired(now) {
+        return Err(Rejection::expired(key.expires_at));
+    }
+    Ok(Verified {
+        key,
+        update: refresh(key, now, settings, remote_addr),
+    })
+}
+
+/// Every check on the text of a presented token (rows 1-5): `lookup` returns the stored key for
+/// the parsed id, or `None` when there is none.
+pub fn verify<'k>(
+    presented: &str,
+    lookup: impl FnOnce(KeyId) -> Option<&'k ApiKey>,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Result<Verified<'k>, Rejection> {
+    if presented.is_empty() {
+        return Err(Rejection::missing());
+    }
+    let token = Token::parse(presented).map_err(Rejection::malformed)?;
+    let key = lookup(token.id()).ok_or_else(Rejection::unknown_key)?;
+    check(&token, key, now, settings, remote_addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{AllowEntry, LoginType, Scope, remote_ip};
+
+    const SECRET: &str = "abcdefghijklmnopqrstuv";
+    const TOKEN: &str = "0123456789-abcdefghijklmnopqrstuv";
+
+    fn ts(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    fn record(expires_at: &str) -> ApiKey {
+        ApiKey {
+            id: KeyId::parse("0123456789").unwrap(),
+            hashed_secret: SecretHash::of_bytes(SECRET.as_bytes()).as_bytes().to_vec(),
+            user_id: "u".into(),
+            last_used: ts("2026-03-01T11:30:00Z"),
+            expires_at: ts(expires_at),
+            created_at: ts("2026-03-01T00:00:00Z"),
+            updated_at: ts("2026-03-01T00:00:00Z"),
+            login_type: LoginType::Token,
+            lifetime_seconds: 86_400,
+            ip_address: remote_ip("0.0.0.0"),
+            token_name: "t".into(),
+            scopes: vec![Scope::public("all").unwrap()],
+            allow_list: vec![AllowEntry::wildcard()],
+        }
+    }
+
+    fn run(
+        presented: &str,
+        key: Option<&ApiKey>,
+        now: &str,
+    ) -> Result<Option<KeyUpdate>, Rejection> {
+        verify(presented, |_| key, ts(now), &Settings::default(), "1.1.1.1").map(|v| v.update)
+    }
+
+    #[test]
+    fn valid_token_verifies_without_writes_when_recently_used() {
+        let key = record("2026-03-02T12:00:00Z");
+        assert_eq!(run(TOKEN, Some(&key), "2026-03-01T12:00:00Z"), Ok(None));
+    }
+
+    #[test]
+    fn rejections_come_in_coders_order() {
+        let key = record("2026-03-01T00:00:00Z"); // expired at now
+        let expired_wrong_secret = run(
+            "0123456789-abcdefghijklmnopqrstuX",
+            Some(&key),
+            "2026-03-01T12:00:00Z",
+        );
+        assert_eq!(
+            expired_wrong_secret.unwrap_err().kind(),
+            RejectionKind::InvalidSecret
+        );
+        assert_eq!(
+            run("", Some(&key), "2026-03-01T12:00:00Z")
+                .unwrap_err()
+                .kind(),
+            RejectionKind::Missing
+        );
+        assert_eq!(
+            run("a-b-c", Some(&key), "2026-03-01T12:00:00Z")
+                .unwrap_err()
+                .kind(),
+            RejectionKind::Malformed
+        );
+        assert_eq!(
+            run(TOKEN, None, "2026-03-01T12:00:00Z").unwrap_err().kind(),
+            RejectionKind::UnknownKey
+        );
+        assert_eq!(
+            run(TOKEN, Some(&key), "2026-03-01T12:00:00Z")
+                .unwrap_err()
+                .kind(),
+            RejectionKind::Expired
+        );
+    }
+
+    #[test]
+    fn expired_when_expires_at_is_one_microsecond_past() {
+        let key = record("2026-03-01T12:00:00Z");
+        assert!(
+            run(TOKEN, Some(&key), "2026-03-01T12:00:00Z").is_ok(),
+            "equal is still valid"
+        );
+        let err = run(TOKEN, Some(&key), "2026-03-01T12:00:00.000001Z").unwrap_err();
+        assert_eq!(
+            err.detail(),
+            "API key expired at \"2026-03-01 12:00:00 +0000 UTC\"."
+        );
+        assert_eq!(err.message(), SIGNED_OUT_MESSAGE);
+        assert_eq!(err.status(), 401);
+    }
+
+    #[test]
+    fn record_for_another_id_is_an_unknown_key() {
+        let key = record("2026-03-02T12:00:00Z");
+        let err = run(
+            "9876543210-abcdefghijklmnopqrstuv",
+            Some(&key),
+            "2026-03-01T12:00:00Z",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.code(), err.detail()),
+            ("unknown_key", "API key is invalid.")
+        );
+    }
+
+    #[test]
+    fn malformed_detail_carries_coders_split_error() {
+        let err = run("test-wow", None, "2026-03-01T12:00:00Z").unwrap_err();
+        assert_eq!(
+            err.detail(),
+            "Invalid API key format: invalid API key ID length, expected 10 got 4"
+        );
+    }
+
+    #[test]
+    fn lookup_failure_is_a_500_with_the_internal_message() {
+        let r = Rejection::lookup_failed("disk I/O error");
+        assert_eq!((r.status(), r.message()), (500, INTERNAL_ERROR_MESSAGE));
+        assert_eq!(
+            r.detail(),
+            "Internal error fetching API key by id. disk I/O error"
+        );
+        assert_eq!(r.www_authenticate(&Settings::default()), None);
+    }
+}

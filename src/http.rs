@@ -1,0 +1,305 @@
+//! Coder's HTTP answers (spec §6): status, JSON body and `WWW-Authenticate`, byte for byte, so
+//! every language's middleware answers as Coder does by calling this one place.
+
+use std::fmt::Write;
+
+use crate::check::Rejection;
+use crate::error::Error;
+use crate::gofmt::quote;
+use crate::settings::Settings;
+
+/// The `Content-Type` of every JSON answer.
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// One HTTP answer: status, headers and body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// Headers to set, in order (`Content-Type`, `WWW-Authenticate`, `Location`).
+    pub headers: Vec<(&'static str, String)>,
+    /// The body; Go's `json.Encoder` output, newline included.
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The value of header `name` (ASCII case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Coder's answer to a rejected token: 401 (or 500) with `{"message","detail"}` and the
+/// RFC 6750 challenge.
+pub fn rejection_answer(rejection: &Rejection, settings: &Settings) -> HttpAnswer {
+    let mut headers = vec![("Content-Type", CONTENT_TYPE.to_owned())];
+    if let Some(challenge) = rejection.www_authenticate(settings) {
+        headers.push(("WWW-Authenticate", challenge));
+    }
+    HttpAnswer {
+        status: rejection.status(),
+        headers,
+        body: json_body(rejection.message(), rejection.detail(), &[]),
+    }
+}
+
+/// Coder's answer to a failed operation (spec §4.2, §4.6): 400, 403, 404, 409 or 500.
+pub fn error_answer(error: &Error) -> HttpAnswer {
+    let body = match error {
+        // §4.2 step 8: the conflict names the field.
+        Error::NameConflict { .. } => json_body(
+            &error.message(),
+            "",
+            &[("name", "This value is already in use and should be unique.")],
+        ),
+        Error::NotFound(_) | Error::Forbidden(_) => json_body(&error.message(), "", &[]),
+        _ => json_body(&error.message(), &error.to_string(), &[]),
+    };
+    HttpAnswer {
+        status: error.status(),
+        headers: vec![("Content-Type", CONTENT_TYPE.to_owned())],
+        body,
+    }
+}
+
+/// `RedirectToLogin` mode (spec §6, §9.8): 303 to `/login?message=<msg>&redirect=<path>`,
+/// where `path_and_query` is the request's path with its query.
+pub fn redirect_to_login(rejection: &Rejection, path_and_query: &str) -> HttpAnswer {
+    // Go's url.Values.Encode: keys sorted, values query-escaped.
+    let location = format!(
+        "/login?message={}&redirect={}",
+        query_escape(rejection.message()),
+        query_escape(path_and_query)
+    );
+    HttpAnswer {
+        status: 303,
+        headers: vec![("Location", location)],
+        body: String::new(),
+    }
+}
+
+/// The `WWW-Authenticate` value for an answer (spec §6): on 401 an `invalid_token` challenge,
+/// on 403 an `insufficient_scope` one, otherwise none. `resource_metadata` is added when the
+/// settings name an access URL.
+pub fn www_authenticate(
+    status: u16,
+    message: &str,
+    detail: &str,
+    settings: &Settings,
+) -> Option<String> {
+    let (error, description) = match status {
+        401 => ("invalid_token", invalid_token_description(message, detail)),
+        403 => (
+            "insufficient_scope",
+            "The request requires higher privileges than provided by the access token",
+        ),
+        _ => return None,
+    };
+    let mut value =
+        format!("Bearer realm=\"coder\", error=\"{error}\", error_description=\"{description}\"");
+    if let Some(url) = settings.resource_metadata_url() {
+        let _ = write!(value, ", resource_metadata={}", quote(&url));
+    }
+    Some(value)
+}
+
+/// §6: "expired" anywhere wins (so every SignedOut answer says expired, §10); then audience.
+fn invalid_token_description(message: &str, detail: &str) -> &'static str {
+    if message.contains("expired") || detail.contains("expired") {
+        "The access token has expired"
+    } else if message.contains("audience") || message.contains("mismatch") {
+        "The access token audience does not match this resource"
+    } else {
+        "The access token is invalid"
+    }
+}
+
+/// codersdk's `Response` as Go's `json.Encoder` writes it: `message`, then `detail` and
+/// `validations` when not empty, HTML-escaped, with a trailing newline.
+pub fn json_body(message: &str, detail: &str, validations: &[(&str, &str)]) -> String {
+    let mut body = String::from("{\"message\":");
+    push_json_string(&mut body, message);
+    if !detail.is_empty() {
+        body.push_str(",\"detail\":");
+        push_json_string(&mut body, detail);
+    }
+    if !validations.is_empty() {
+        body.push_str(",\"validations\":[");
+        for (i, (field, detail)) in validations.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str("{\"field\":");
+            push_json_string(&mut body, field);
+            body.push_str(",\"detail\":");
+            push_json_string(&mut body, detail);
+            body.push('}');
+        }
+        body.push(']');
+    }
+    body.push_str("}\n");
+    body
+}
+
+/// A JSON string as Go's encoding/json writes it with HTML escaping (Go >= 1.22 for \b, \f).
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Go's `url.QueryEscape`: unreserved bytes as they are, space as `+`, the rest `%XX`.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::SIGNED_OUT_MESSAGE;
+    use crate::time::Timestamp;
+
+    const EXPIRED_CHALLENGE: &str = "Bearer realm=\"coder\", error=\"invalid_token\", error_description=\"The access token has expired\"";
+
+    #[test]
+    fn every_signed_out_rejection_is_labelled_expired() {
+        // §10: the SignedOut message contains "expired", so the challenge says so for all.
+        for r in [
+            Rejection::missing(),
+            Rejection::unknown_key(),
+            Rejection::invalid_secret(),
+        ] {
+            let answer = rejection_answer(&r, &Settings::default());
+            assert_eq!(answer.status, 401);
+            assert_eq!(answer.header("www-authenticate"), Some(EXPIRED_CHALLENGE));
+        }
+    }
+
+    #[test]
+    fn body_is_gos_json_encoder_output() {
+        let r = Rejection::expired(Timestamp::parse_rfc3339("2026-01-02T15:04:05.1234Z").unwrap());
+        let answer = rejection_answer(&r, &Settings::default());
+        assert_eq!(
+            answer.body,
+            format!(
+                "{{\"message\":\"{SIGNED_OUT_MESSAGE}\",\"detail\":\"API key expired at \\\"2026-01-02 15:04:05.1234 +0000 UTC\\\".\"}}\n"
+            )
+        );
+        assert_eq!(answer.header("Content-Type"), Some(CONTENT_TYPE));
+    }
+
+    #[test]
+    fn json_escapes_html_and_control_characters_like_go() {
+        assert_eq!(
+            json_body("a<b>&c", "x\u{1}\u{2028}\t\u{8}", &[]),
+            "{\"message\":\"a\\u003cb\\u003e\\u0026c\",\"detail\":\"x\\u0001\\u2028\\t\\b\"}\n"
+        );
+        assert_eq!(json_body("m", "", &[]), "{\"message\":\"m\"}\n");
+    }
+
+    #[test]
+    fn resource_metadata_is_added_only_with_an_access_url() {
+        let settings = Settings {
+            access_url: Some("https://coder.example.com//".into()),
+            ..Settings::default()
+        };
+        let challenge = Rejection::missing().www_authenticate(&settings).unwrap();
+        assert_eq!(
+            challenge,
+            format!(
+                "{EXPIRED_CHALLENGE}, resource_metadata=\"https://coder.example.com/.well-known/oauth-protected-resource\""
+            )
+        );
+    }
+
+    #[test]
+    fn challenge_descriptions_follow_coders_rules() {
+        let s = Settings::default();
+        assert!(
+            www_authenticate(401, "bad", "worse", &s)
+                .unwrap()
+                .contains("The access token is invalid")
+        );
+        assert!(
+            www_authenticate(401, "Token audience validation failed", "", &s)
+                .unwrap()
+                .contains("audience does not match")
+        );
+        assert!(
+            www_authenticate(403, "Forbidden.", "", &s)
+                .unwrap()
+                .contains("error=\"insufficient_scope\"")
+        );
+        assert_eq!(www_authenticate(500, "x", "y", &s), None);
+    }
+
+    #[test]
+    fn conflict_answer_names_the_field() {
+        let answer = error_answer(&Error::NameConflict { name: "ci".into() });
+        assert_eq!(answer.status, 409);
+        assert_eq!(
+            answer.body,
+            "{\"message\":\"A token with name \\\"ci\\\" already exists.\",\"validations\":[{\"field\":\"name\",\"detail\":\"This value is already in use and should be unique.\"}]}\n"
+        );
+    }
+
+    #[test]
+    fn lifetime_error_answer_is_a_400_with_coders_message() {
+        let answer = error_answer(&Error::InvalidLifetime {
+            detail: "lifetime must be less than 168h0m0s".into(),
+        });
+        assert_eq!(answer.status, 400);
+        assert_eq!(
+            answer.body,
+            "{\"message\":\"Failed to validate create API key request.\",\"detail\":\"lifetime must be less than 168h0m0s\"}\n"
+        );
+    }
+
+    #[test]
+    fn redirect_to_login_is_a_303_with_message_and_return_path() {
+        // §9.8
+        let answer = redirect_to_login(&Rejection::missing(), "/workspaces?x=1");
+        assert_eq!(answer.status, 303);
+        let location = answer.header("Location").unwrap();
+        assert!(
+            location.starts_with("/login?message=You+are+signed+out"),
+            "{location}"
+        );
+        assert!(
+            location.ends_with("&redirect=%2Fworkspaces%3Fx%3D1"),
+            "{location}"
+        );
+    }
+}

@@ -1,0 +1,415 @@
+//! Creation rules (spec §4.1-§4.4): expiry resolution, lifetime limits by the target's roles,
+//! scopes, allow-list, names, and the generator that turns them into a key and its token.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::hash::SecretHash;
+use crate::key::{AllowEntry, ApiKey, LoginType, Scope, remote_ip};
+use crate::settings::{Duration, Settings};
+use crate::time::Timestamp;
+use crate::token::Token;
+
+/// The site role whose token maximum is `max_admin_token_lifetime` (spec §4.2 step 7).
+pub const OWNER_ROLE: &str = "owner";
+
+/// What Coder's insert stores when asked for a `lifetime_seconds` of 0 (spec §3).
+pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
+
+/// A user as the host knows it: an opaque id and its site roles. tokenward keeps no users.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct User {
+    /// The user id (a UUID in Coder, `user:default/jane` in Backstage); never empty.
+    pub id: String,
+    /// Site roles; [`OWNER_ROLE`] is the one tokenward knows.
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+impl User {
+    /// A user with these roles.
+    pub fn new(id: impl Into<String>, roles: &[&str]) -> User {
+        User {
+            id: id.into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    /// Whether the user holds the Owner role (may act for others; spec §4.2).
+    pub fn is_owner(&self) -> bool {
+        self.roles.iter().any(|r| r == OWNER_ROLE)
+    }
+}
+
+/// The body of `POST /users/{user}/keys/tokens` (codersdk `CreateTokenRequest`, spec §4.2).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// Requested lifetime; zero means the default token lifetime. JSON: integer nanoseconds.
+    pub lifetime: Duration,
+    /// Deprecated single scope (`all`, `application_connect`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Requested scopes; wins over `scope` when not empty.
+    pub scopes: Vec<String>,
+    /// The name; empty gets a generated `adjective_surnameN`.
+    pub token_name: String,
+    /// Allow-list entries; empty means `*:*`.
+    pub allow_list: Vec<AllowEntry>,
+}
+
+/// The inputs of Coder's generator `apikey.Generate` (spec §4.1), already validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyParams {
+    /// The owner.
+    pub user_id: String,
+    /// How the key is obtained.
+    pub login_type: LoginType,
+    /// Used when neither `expires_at` nor `lifetime_seconds` is given.
+    pub default_lifetime: Duration,
+    /// Absolute expiry, if chosen by the caller.
+    pub expires_at: Option<Timestamp>,
+    /// Sliding lifetime; 0 means "derive it" (spec §4.1 step 2).
+    pub lifetime_seconds: i64,
+    /// Canonical scopes; empty means `[coder:all]`.
+    pub scopes: Vec<Scope>,
+    /// The token name (empty for sessions).
+    pub token_name: String,
+    /// The request's remote address, kept when it is a bare IP.
+    pub remote_addr: String,
+    /// Allow-list; empty means `*:*`.
+    pub allow_list: Vec<AllowEntry>,
+}
+
+/// A freshly minted key: the record to store and the token to hand out, once.
+#[derive(Debug)]
+pub struct NewKey {
+    /// The record (what the store keeps).
+    pub key: ApiKey,
+    /// The token; [`Token::expose`] it to its owner and drop it.
+    pub token: Token,
+}
+
+/// When a new key expires and by how much it slides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    /// Absolute expiry.
+    pub expires_at: Timestamp,
+    /// Whole seconds of lifetime, truncated (may be 0 for sub-second lifetimes).
+    pub lifetime_seconds: i64,
+}
+
+/// Coder's generator (spec §4.1): a new token and its record.
+pub fn generate(params: KeyParams, now: Timestamp) -> Result<NewKey, Error> {
+    if params.user_id.is_empty() {
+        return Err(Error::InvalidArgument("user id must not be empty".into()));
+    }
+    let token = Token::generate()?;
+    let Expiry {
+        expires_at,
+        lifetime_seconds,
+    } = resolve_expiry(
+        params.expires_at,
+        params.lifetime_seconds,
+        params.default_lifetime,
+        now,
+    );
+    let mut scopes = params.scopes;
+    if scopes.is_empty() {
+        scopes
+            .push(Scope::public(Scope::ALL).unwrap_or_else(|| unreachable!("coder:all is public")));
+    }
+    let key = ApiKey {
+        id: token.id(),
+        hashed_secret: SecretHash::of(token.secret()).as_bytes().to_vec(),
+        user_id: params.user_id,
+        last_used: Timestamp::UNIX_EPOCH,
+        expires_at,
+        created_at: now,
+        updated_at: now,
+        login_type: params.login_type,
+        // §3: the insert turns 0 into 86400.
+        lifetime_seconds: if lifetime_seconds == 0 {
+            ZERO_LIFETIME_STORED_AS
+        } else {
+            lifetime_seconds
+        },
+        ip_address: remote_ip(&params.remote_addr),
+        token_name: params.token_name,
+        scopes: dedup(scopes),
+        allow_list: normalize_allow_list(params.allow_list),
+    };
+    Ok(NewKey { key, token })
+}
+
+/// §4.1 step 2: expiry from an explicit time, a lifetime in seconds, or the default.
+pub fn resolve_expiry(
+    expires_at: Option<Timestamp>,
+    lifetime_seconds: i64,
+    default_lifetime: Duration,
+    now: Timestamp,
+) -> Expiry {
+    match (expires_at, lifetime_seconds) {
+        (Some(expires_at), 0) => {
+            // Truncated toward zero; negative for a past expiry (spec §10).
+            Expiry {
+                expires_at,
+                lifetime_seconds: expires_at.micros_since(now) / 1_000_000,
+            }
+        }
+        (Some(expires_at), lifetime_seconds) => Expiry {
+            expires_at,
+            lifetime_seconds,
+        },
+        (None, 0) => Expiry {
+            expires_at: now.saturating_add(default_lifetime),
+            lifetime_seconds: default_lifetime.whole_seconds(),
+        },
+        (None, lifetime_seconds) => Expiry {
+            expires_at: now.saturating_add_seconds(lifetime_seconds),
+            lifetime_seconds,
+        },
+    }
+}
+
+/// The longest token lifetime the target user may get (spec §4.2 step 7, tokenconfig §4.6):
+/// the owner maximum *replaces* the member maximum for owners, even when it is smaller.
+pub fn max_token_lifetime(settings: &Settings, target: &User) -> Duration {
+    if target.is_owner() {
+        settings.max_admin_token_lifetime
+    } else {
+        settings.max_token_lifetime
+    }
+}
+
+/// §4.2 step 6: a requested lifetime against the target's maximum. Equal to the maximum is
+/// allowed, despite Coder's wording.
+pub fn validate_lifetime(lifetime: Duration, max: Duration) -> Result<(), Error> {
+    if lifetime <= Duration::ZERO {
+        return Err(Error::InvalidLifetime {
+            detail: "lifetime must be positive number greater than 0".into(),
+        });
+    }
+    if lifetime > max {
+        return Err(Error::InvalidLifetime {
+            detail: format!("lifetime must be less than {max}"),
+        });
+    }
+    Ok(())
+}
+
+/// §4.2 steps 6-7: the expiry of a new named token. A zero lifetime takes the default token
+/// lifetime and is *not* checked against the maximum (spec §10).
+pub fn token_expiry(
+    settings: &Settings,
+    target: &User,
+    lifetime: Duration,
+    now: Timestamp,
+) -> Result<Expiry, Error> {
+    if lifetime == Duration::ZERO {
+        return Ok(resolve_expiry(
+            None,
+            0,
+            settings.default_token_lifetime,
+            now,
+        ));
+    }
+    validate_lifetime(lifetime, max_token_lifetime(settings, target))?;
+    Ok(Expiry {
+        expires_at: now.saturating_add(lifetime),
+        lifetime_seconds: lifetime.whole_seconds(),
+    })
+}
+
+/// §4.2 step 3: the scopes of a token request. `scopes` wins when not empty, then `scope`,
+/// then `coder:all`; every name must be public; aliases map to canonical names; duplicates
+/// are dropped, keeping the first.
+pub fn requested_scopes(scope: Option<&str>, scopes: &[String]) -> Result<Vec<Scope>, Error> {
+    let names: Vec<&str> = if !scopes.is_empty() {
+        scopes.iter().map(String::as_str).collect()
+    } else if let Some(scope) = scope.filter(|s| !s.is_empty()) {
+        vec![scope]
+    } else {
+        vec![Scope::ALL]
+    };
+    let canonical = names
+        .into_iter()
+        .map(|name| {
+            Scope::public(name).ok_or_else(|| Error::InvalidScope {
+                scope: name.to_owned(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(dedup(canonical))
+}
+
+/// §4.1 step 3 and §4.2 step 5: an empty allow-list is `*:*`; duplicates are dropped; a list
+/// that contains `*:*` is just `*:*` (it allows everything).
+pub fn normalize_allow_list(entries: Vec<AllowEntry>) -> Vec<AllowEntry> {
+    if entries.is_empty() || entries.iter().any(AllowEntry::is_wildcard) {
+        return vec![AllowEntry::wildcard()];
+    }
+    dedup(entries)
+}
+
+fn dedup<T: PartialEq>(items: Vec<T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// §4.2: a named API token (login type `token`) for `target`, from a validated request.
+/// Authorization (who may act for `target`) and the insert are the caller's.
+pub fn token_key(
+    request: &CreateTokenRequest,
+    target: &User,
+    settings: &Settings,
+    now: Timestamp,
+    remote_addr: &str,
+) -> Result<NewKey, Error> {
+    let scopes = requested_scopes(request.scope.as_deref(), &request.scopes)?;
+    let token_name = if request.token_name.is_empty() {
+        generated_name()?
+    } else {
+        request.token_name.clone()
+    };
+    let expiry = token_expiry(settings, target, request.lifetime, now)?;
+    generate(
+        KeyParams {
+            user_id: target.id.clone(),
+            login_type: LoginType::Token,
+            default_lifetime: settings.default_token_lifetime,
+            expires_at: Some(expiry.expires_at),
+            lifetime_seconds: expiry.lifetime_seconds,
+            scopes,
+            token_name,
+            remote_addr: remote_addr.to_owned(),
+            allow_list: request.allow_list.clone(),
+        },
+        now,
+    )
+}
+
+/// §4.3/§4.4: a session key (no name, `coder:all`) lasting `lifetime`: `session_duration`
+/// for logins, `default_token_lifetime` for `POST /users/{user}/keys`.
+pub fn session_key(
+    user_id: &str,
+    login_type: LoginType,
+    lifetime: Duration,
+    remote_addr: &str,
+    now: Timestamp,
+) -> Result<NewKey, Error> {
+    if login_type == LoginType::Token {
+        return Err(Error::InvalidArgument(
+            "a session cannot have login type \"token\"; create a token".into(),
+        ));
+    }
+    generate(
+        KeyParams {
+            user_id: user_id.to_owned(),
+            login_type,
+            default_lifetime: lifetime,
+            expires_at: None,
+            lifetime_seconds: 0,
+            scopes: Vec::new(),
+            token_name: String::new(),
+            remote_addr: remote_addr.to_owned(),
+            allow_list: Vec::new(),
+        },
+        now,
+    )
+}
+
+/// Coder's name for an unnamed token (spec §4.2 step 4): `adjective_surname` and one digit.
+pub fn generated_name() -> Result<String, Error> {
+    // Names are labels, not secrets: a slight modulo bias is harmless here.
+    let mut random = [0u8; 3];
+    getrandom::fill(&mut random)?;
+    let [a, s, digit] = random.map(usize::from);
+    let (adjective, surname) = (
+        ADJECTIVES[a % ADJECTIVES.len()],
+        SURNAMES[s % SURNAMES.len()],
+    );
+    Ok(format!("{adjective}_{surname}{}", digit % 10))
+}
+
+const ADJECTIVES: &[&str] = &[
+    "agile", "amber", "ample", "bold", "brave", "breezy", "bright", "calm", "candid", "cheerful",
+    "clever", "cosmic", "crisp", "curious", "daring", "deft", "eager", "earnest", "fair",
+    "fearless", "fervent", "fond", "frank", "gentle", "glad", "golden", "graceful", "hardy",
+    "hearty", "humble", "jolly", "keen", "kind", "lively", "loyal", "lucid", "mellow", "merry",
+    "mighty", "modest", "nimble", "noble", "patient", "placid", "plucky", "polite", "proud",
+    "quick", "quiet", "radiant", "ready", "serene", "sharp", "shiny", "steady", "sturdy", "sunny",
+    "swift", "tidy", "trusty", "vivid", "warm", "witty", "zesty",
+];
+
+const SURNAMES: &[&str] = &[
+    "agnesi",
+    "ampere",
+    "babbage",
+    "bardeen",
+    "bohr",
+    "boole",
+    "cantor",
+    "curie",
+    "darwin",
+    "dijkstra",
+    "dirac",
+    "euclid",
+    "euler",
+    "faraday",
+    "fermat",
+    "fermi",
+    "feynman",
+    "fourier",
+    "franklin",
+    "galileo",
+    "gauss",
+    "germain",
+    "goodall",
+    "hamilton",
+    "hawking",
+    "heisenberg",
+    "hilbert",
+    "hopper",
+    "hypatia",
+    "joule",
+    "kepler",
+    "knuth",
+    "lamarr",
+    "laplace",
+    "leibniz",
+    "lovelace",
+    "maxwell",
+    "meitner",
+    "mendel",
+    "mirzakhani",
+    "morse",
+    "napier",
+    "newton",
+    "noether",
+    "ohm",
+    "pascal",
+    "pasteur",
+    "planck",
+    "poincare",
+    "ramanujan",
+    "riemann",
+    "ritchie",
+    "shannon",
+    "somerville",
+    "tesla",
+    "thompson",
+    "torvalds",
+    "turing",
+    "volta",
+    "wiles",
+    "wozniak",
+    "wu",
+    "yalow",
+    "zuse",
+];

@@ -1,0 +1,599 @@
+//! `ApiKey`: one row of Coder's `api_keys` table (spec §3), with its login type, scopes and
+//! allow-list, and the two JSON forms: full (storage) and public (codersdk's `APIKey`).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::Error;
+use crate::gofmt::quote;
+use crate::hash::hex_bytes;
+use crate::refresh::KeyUpdate;
+use crate::time::Timestamp;
+use crate::token::KeyId;
+
+/// One stored key: every column of Coder's `api_keys` table (spec §3).
+///
+/// `serde` gives the full storage form (column names, `hashed_secret` as hex); the public,
+/// hash-free form is [`ApiKey::public`].
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKey {
+    /// Primary key: the token's first 10 bytes. Not secret.
+    pub id: KeyId,
+    /// SHA-256 of the secret, normally 32 bytes; any other length never matches (spec §2).
+    #[serde(with = "hex_bytes")]
+    pub hashed_secret: Vec<u8>,
+    /// The owner: an opaque, non-empty user id (a UUID in Coder).
+    pub user_id: String,
+    /// Last authenticated use; the Unix epoch for a new key (spec §3).
+    pub last_used: Timestamp,
+    /// Absolute expiry; the key is valid while `now <= expires_at` (spec §6 row 5).
+    pub expires_at: Timestamp,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last update of the key's settings; refreshes do not touch it (spec §3).
+    pub updated_at: Timestamp,
+    /// How the key was obtained; `token` keys never slide (spec §7.2).
+    pub login_type: LoginType,
+    /// The lifetime a sliding refresh extends by; never 0 once stored (spec §3).
+    pub lifetime_seconds: i64,
+    /// The address of the last refresh (or creation); `0.0.0.0` when unknown.
+    #[serde(with = "ip_text")]
+    pub ip_address: IpAddr,
+    /// The token's name; empty for sessions; unique per user among `token` keys.
+    pub token_name: String,
+    /// Canonical scope names (spec §8).
+    pub scopes: Vec<Scope>,
+    /// Resources the key may touch; never empty, `*:*` by default (spec §3).
+    pub allow_list: Vec<AllowEntry>,
+}
+
+impl ApiKey {
+    /// The codersdk `APIKey` view: what an API may return. It never contains the hash.
+    pub fn public(&self) -> ApiKeyView<'_> {
+        ApiKeyView {
+            id: self.id,
+            user_id: &self.user_id,
+            last_used: self.last_used,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            login_type: self.login_type,
+            scope: legacy_scope(&self.scopes),
+            scopes: &self.scopes,
+            token_name: &self.token_name,
+            lifetime_seconds: self.lifetime_seconds,
+            allow_list: &self.allow_list,
+        }
+    }
+
+    /// Writes a refresh decision into this record, as `UpdateAPIKeyByID` does (spec §3).
+    pub fn apply(&mut self, update: &KeyUpdate) {
+        self.last_used = update.last_used;
+        self.expires_at = update.expires_at;
+        self.ip_address = update.ip_address;
+    }
+
+    /// Whether the key has expired at `now` (`expires_at < now`; equal is still valid).
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at < now
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("id", &self.id)
+            .field("hashed_secret", &"<redacted>")
+            .field("user_id", &self.user_id)
+            .field("last_used", &self.last_used)
+            .field("expires_at", &self.expires_at)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("login_type", &self.login_type)
+            .field("lifetime_seconds", &self.lifetime_seconds)
+            .field("ip_address", &self.ip_address)
+            .field("token_name", &self.token_name)
+            .field("scopes", &self.scopes)
+            .field("allow_list", &self.allow_list)
+            .finish()
+    }
+}
+
+/// codersdk's `APIKey` JSON (spec §3): the record without its hash and IP, plus the legacy
+/// `scope` field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiKeyView<'a> {
+    /// The key id.
+    pub id: KeyId,
+    /// The owner.
+    pub user_id: &'a str,
+    /// Last authenticated use.
+    pub last_used: Timestamp,
+    /// Absolute expiry.
+    pub expires_at: Timestamp,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last settings update.
+    pub updated_at: Timestamp,
+    /// How the key was obtained.
+    pub login_type: LoginType,
+    /// Deprecated single scope: `application_connect`, `all` or empty (spec §3).
+    pub scope: &'static str,
+    /// Canonical scopes.
+    pub scopes: &'a [Scope],
+    /// The token's name.
+    pub token_name: &'a str,
+    /// The sliding lifetime in seconds.
+    pub lifetime_seconds: i64,
+    /// The allow-list as `{"type","id"}` objects.
+    pub allow_list: &'a [AllowEntry],
+}
+
+/// The deprecated `scope` derived from the scopes (spec §3).
+pub fn legacy_scope(scopes: &[Scope]) -> &'static str {
+    if scopes
+        .iter()
+        .any(|s| s.as_str() == Scope::APPLICATION_CONNECT)
+    {
+        "application_connect"
+    } else if scopes.iter().any(|s| s.as_str() == Scope::ALL) {
+        "all"
+    } else {
+        ""
+    }
+}
+
+/// How a key was obtained: Coder's `login_type` enum (spec §8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginType {
+    /// Password login, and `POST /users/{user}/keys` session keys.
+    Password,
+    /// GitHub OAuth login.
+    Github,
+    /// OpenID Connect login.
+    Oidc,
+    /// A named long-lived API token; never slides (spec §7.2).
+    Token,
+    /// Deprecated: a user without a login method.
+    None,
+    /// A key issued by Coder's OAuth2 provider.
+    #[serde(rename = "oauth2_provider_app")]
+    OAuth2ProviderApp,
+}
+
+impl LoginType {
+    /// Every login type, in Coder's enum order.
+    pub const ALL: [LoginType; 6] = [
+        LoginType::Password,
+        LoginType::Github,
+        LoginType::Oidc,
+        LoginType::Token,
+        LoginType::None,
+        LoginType::OAuth2ProviderApp,
+    ];
+
+    /// The database spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginType::Password => "password",
+            LoginType::Github => "github",
+            LoginType::Oidc => "oidc",
+            LoginType::Token => "token",
+            LoginType::None => "none",
+            LoginType::OAuth2ProviderApp => "oauth2_provider_app",
+        }
+    }
+}
+
+impl fmt::Display for LoginType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LoginType {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<LoginType, Error> {
+        LoginType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == text)
+            .ok_or_else(|| Error::InvalidArgument(format!("unknown login type {}", quote(text))))
+    }
+}
+
+/// A canonical scope name, such as `coder:all` or `workspace:read` (spec §8).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    /// Everything; authorization skips scope checks.
+    pub const ALL: &'static str = "coder:all";
+    /// Workspace-app connections only.
+    pub const APPLICATION_CONNECT: &'static str = "coder:application_connect";
+
+    /// The scopes a user may request when creating a token (`IsExternalScope`, spec §8),
+    /// canonical names only; the aliases `all` and `application_connect` map onto the first two.
+    pub const PUBLIC: &'static [&'static str] = &[
+        "coder:all",
+        "coder:application_connect",
+        "coder:workspaces.create",
+        "coder:workspaces.operate",
+        "coder:workspaces.delete",
+        "coder:workspaces.access",
+        "coder:templates.build",
+        "coder:templates.author",
+        "coder:apikeys.manage_self",
+        "workspace:read",
+        "workspace:create",
+        "workspace:update",
+        "workspace:delete",
+        "workspace:ssh",
+        "workspace:start",
+        "workspace:stop",
+        "workspace:application_connect",
+        "workspace:*",
+        "template:read",
+        "template:create",
+        "template:update",
+        "template:delete",
+        "template:use",
+        "template:*",
+        "api_key:read",
+        "api_key:create",
+        "api_key:update",
+        "api_key:delete",
+        "api_key:*",
+        "file:read",
+        "file:create",
+        "file:*",
+        "user:read",
+        "user:read_personal",
+        "user:update_personal",
+        "user:*",
+        "user_secret:create",
+        "user_secret:read",
+        "user_secret:update",
+        "user_secret:delete",
+        "user_secret:*",
+        "task:create",
+        "task:read",
+        "task:update",
+        "task:delete",
+        "task:*",
+        "organization:read",
+        "organization:update",
+        "organization:delete",
+        "organization:*",
+    ];
+
+    /// The canonical scope for a requested name: maps the aliases `all` and
+    /// `application_connect` (spec §8); `None` when the name is not public.
+    pub fn public(name: &str) -> Option<Scope> {
+        let canonical = match name {
+            "all" => Self::ALL,
+            "application_connect" => Self::APPLICATION_CONNECT,
+            other => other,
+        };
+        Self::PUBLIC
+            .contains(&canonical)
+            .then(|| Scope(canonical.to_owned()))
+    }
+
+    /// The canonical name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One allow-list entry, `<resource type>:<id>`, either part `*` (spec §3). JSON form
+/// `{"type": ..., "id": ...}`; input also accepts the legacy `"type:id"` string. Both are
+/// validated as [`AllowEntry::from_str`] does.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct AllowEntry {
+    /// An RBAC resource type such as `workspace`, or `*`.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// A resource UUID (lower-case), or `*`.
+    pub id: String,
+}
+
+impl AllowEntry {
+    /// The RBAC resource types an allow-list entry may name, besides `*`.
+    pub const RESOURCE_TYPES: &'static [&'static str] = &[
+        "api_key",
+        "chat",
+        "file",
+        "organization",
+        "task",
+        "template",
+        "user",
+        "user_secret",
+        "workspace",
+    ];
+
+    /// `*:*`: everything, the default allow-list (spec §4.1 step 3).
+    pub fn wildcard() -> AllowEntry {
+        AllowEntry {
+            resource_type: "*".into(),
+            id: "*".into(),
+        }
+    }
+
+    /// Whether this is `*:*`.
+    pub fn is_wildcard(&self) -> bool {
+        self.resource_type == "*" && self.id == "*"
+    }
+}
+
+impl fmt::Display for AllowEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.resource_type, self.id)
+    }
+}
+
+impl FromStr for AllowEntry {
+    type Err = Error;
+
+    /// Parses `type:id`: the type a known resource or `*`, the id a UUID or `*`.
+    fn from_str(text: &str) -> Result<AllowEntry, Error> {
+        let invalid = |reason: &str| Error::InvalidAllowEntry {
+            entry: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (resource_type, id) = text
+            .split_once(':')
+            .ok_or_else(|| invalid("expected <type>:<id>"))?;
+        if resource_type != "*" && !Self::RESOURCE_TYPES.contains(&resource_type) {
+            return Err(invalid("unknown resource type"));
+        }
+        if id != "*" && !is_uuid(id) {
+            return Err(invalid("id must be a UUID or *"));
+        }
+        Ok(AllowEntry {
+            resource_type: resource_type.to_owned(),
+            id: id.to_ascii_lowercase(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AllowEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Text(String),
+            Object {
+                #[serde(rename = "type")]
+                resource_type: String,
+                id: String,
+            },
+        }
+        let text = match Form::deserialize(deserializer)? {
+            Form::Text(text) => text,
+            Form::Object { resource_type, id } => format!("{resource_type}:{id}"),
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hexadecimal, either case.
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// The request's remote address as Coder records it: a bare IP, printed bare; anything else
+/// (a port, a zone, leading zeros, empty) is `0.0.0.0` (spec §4.1 step 4, DESIGN fine points).
+pub fn remote_ip(remote_addr: &str) -> IpAddr {
+    IpAddr::from_str(remote_addr)
+        .map(|ip| ip.to_canonical())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// Serde adapter: an IP address as its canonical text (IPv4-mapped IPv6 printed as IPv4).
+mod ip_text {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(ip: &IpAddr, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&ip.to_canonical())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<IpAddr, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        IpAddr::from_str(&text)
+            .map(|ip| ip.to_canonical())
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "ip_address {} is not an IP address",
+                    quote(&text)
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> ApiKey {
+        ApiKey {
+            id: KeyId::parse("0123456789").unwrap(),
+            hashed_secret: vec![0xab; 32],
+            user_id: "user-1".into(),
+            last_used: Timestamp::UNIX_EPOCH,
+            expires_at: Timestamp::parse_rfc3339("2026-03-08T12:00:00Z").unwrap(),
+            created_at: Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap(),
+            updated_at: Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap(),
+            login_type: LoginType::Token,
+            lifetime_seconds: 604_800,
+            ip_address: remote_ip("1.2.3.4"),
+            token_name: "ci".into(),
+            scopes: vec![Scope::public("application_connect").unwrap()],
+            allow_list: vec![AllowEntry::wildcard()],
+        }
+    }
+
+    #[test]
+    fn public_view_uses_codersdk_field_names_and_omits_the_hash() {
+        let json = serde_json::to_value(record().public()).unwrap();
+        let expected = serde_json::json!({
+            "id": "0123456789",
+            "user_id": "user-1",
+            "last_used": "1970-01-01T00:00:00Z",
+            "expires_at": "2026-03-08T12:00:00Z",
+            "created_at": "2026-03-01T12:00:00Z",
+            "updated_at": "2026-03-01T12:00:00Z",
+            "login_type": "token",
+            "scope": "application_connect",
+            "scopes": ["coder:application_connect"],
+            "token_name": "ci",
+            "lifetime_seconds": 604800,
+            "allow_list": [{"type": "*", "id": "*"}],
+        });
+        assert_eq!(json, expected);
+    }
+
+    #[test]
+    fn full_form_round_trips_with_hex_hash_and_ip() {
+        let key = record();
+        let json = serde_json::to_value(&key).unwrap();
+        assert_eq!(json["hashed_secret"], "ab".repeat(32));
+        assert_eq!(json["ip_address"], "1.2.3.4");
+        assert_eq!(serde_json::from_value::<ApiKey>(json).unwrap(), key);
+    }
+
+    #[test]
+    fn full_form_rejects_unknown_fields_and_bad_values() {
+        let mut json = serde_json::to_value(record()).unwrap();
+        json["extra"] = 1.into();
+        assert!(serde_json::from_value::<ApiKey>(json).is_err());
+        for (field, value) in [
+            ("login_type", "sso"),
+            ("ip_address", "1.2.3.4:80"),
+            ("hashed_secret", "xyz"),
+            ("id", "short"),
+        ] {
+            let mut json = serde_json::to_value(record()).unwrap();
+            json[field] = value.into();
+            assert!(
+                serde_json::from_value::<ApiKey>(json).is_err(),
+                "{field}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_hash() {
+        assert!(!format!("{:?}", record()).contains("171, 171"));
+    }
+
+    #[test]
+    fn login_types_parse_from_their_database_names() {
+        for t in LoginType::ALL {
+            assert_eq!(t.as_str().parse::<LoginType>().unwrap(), t);
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        assert_eq!(
+            "sso".parse::<LoginType>().unwrap_err().to_string(),
+            "unknown login type \"sso\""
+        );
+    }
+
+    #[test]
+    fn legacy_scope_prefers_application_connect_then_all() {
+        let scopes = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| Scope::public(n).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            legacy_scope(&scopes(&["all", "application_connect"])),
+            "application_connect"
+        );
+        assert_eq!(legacy_scope(&scopes(&["coder:all"])), "all");
+        assert_eq!(legacy_scope(&scopes(&["workspace:read"])), "");
+    }
+
+    #[test]
+    fn allow_entries_parse_type_and_uuid_or_wildcards() {
+        let e: AllowEntry = "workspace:6B1B2F2E-1B7B-4C8E-9F00-0A0B0C0D0E0F"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            e.to_string(),
+            "workspace:6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f"
+        );
+        assert!("*:*".parse::<AllowEntry>().unwrap().is_wildcard());
+        assert_eq!(
+            "template:*".parse::<AllowEntry>().unwrap().resource_type,
+            "template"
+        );
+        for bad in [
+            "badvalue",
+            "workspace:123",
+            "spaceship:*",
+            ":",
+            "workspace:",
+        ] {
+            let err = bad.parse::<AllowEntry>().unwrap_err();
+            assert!(
+                err.to_string().starts_with("invalid allow_list entry"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn allow_entries_deserialize_from_objects_and_legacy_strings() {
+        let uuid = "6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f";
+        let entries: Vec<AllowEntry> = serde_json::from_value(
+            serde_json::json!([{"type": "workspace", "id": uuid}, format!("template:{uuid}")]),
+        )
+        .unwrap();
+        assert_eq!(entries[0].to_string(), format!("workspace:{uuid}"));
+        assert_eq!(entries[1].resource_type, "template");
+        assert!(
+            serde_json::from_value::<AllowEntry>(
+                serde_json::json!({"type": "spaceship", "id": "*"})
+            )
+            .is_err()
+        );
+        assert!(serde_json::from_value::<AllowEntry>(serde_json::json!("badvalue")).is_err());
+    }
+
+    #[test]
+    fn remote_ip_keeps_bare_addresses_only() {
+        assert_eq!(remote_ip("1.2.3.4").to_string(), "1.2.3.4");
+        assert_eq!(remote_ip("2001:DB8::1").to_string(), "2001:db8::1");
+        assert_eq!(remote_ip("::ffff:1.2.3.4").to_string(), "1.2.3.4");
+        for other in [
+            "",
+            "1.2.3.4:80",
+            "fe80::1%eth0",
+            "01.2.3.4",
+            "[::1]",
+            " 1.2.3.4",
+            "localhost",
+        ] {
+            assert_eq!(remote_ip(other).to_string(), "0.0.0.0", "{other:?}");
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The refresh policy (spec §7): when a verified key's `last_used` moves, and when its expiry
+//! slides forward. Decides only; the caller (or `Authority`) persists the [`KeyUpdate`].
+
+use std::net::IpAddr;
+
+use crate::key::{ApiKey, LoginType, remote_ip};
+use crate::settings::{Duration, Settings};
+use crate::time::Timestamp;
+use crate::token::KeyId;
+
+/// `last_used` is rewritten only when it is older than this, strictly (spec §7.1, §9.80).
+pub const LAST_USED_INTERVAL: Duration = Duration::HOUR;
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// The new values of the three columns `UpdateAPIKeyByID` writes (spec §3, §7.3). Unchanged
+/// columns carry the record's current values, so one write persists the whole decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyUpdate {
+    /// The key to update.
+    pub id: KeyId,
+    /// New `last_used`.
+    pub last_used: Timestamp,
+    /// New `expires_at`.
+    pub expires_at: Timestamp,
+    /// New `ip_address`.
+    pub ip_address: IpAddr,
+}
+
+/// What using `key` at `now` from `remote_addr` changes, if anything. Call it only for a key
+/// that passed every check (spec §7: the policy runs after expiry is checked).
+pub fn refresh(
+    key: &ApiKey,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Option<KeyUpdate> {
+    // §7.1: strictly more than an hour; exactly one hour does not write.
+    let touch = now.micros_since(key.last_used) > HOUR_MICROS;
+    let slide = slides(key, now, settings);
+    if !touch && !slide {
+        return None;
+    }
+    Some(KeyUpdate {
+        id: key.id,
+        last_used: if touch { now } else { key.last_used },
+        ip_address: if touch {
+            remote_ip(remote_addr)
+        } else {
+            key.ip_address
+        },
+        expires_at: if slide {
+            now.saturating_add_seconds(key.lifetime_seconds)
+        } else {
+            key.expires_at
+        },
+    })
+}
+
+/// §7.2: sliding expiry, unless disabled or for `token` keys (PR #26376), once at least an
+/// hour of the lifetime L has passed: `expires_at - now <= L - 1h`.
+fn slides(key: &ApiKey, now: Timestamp, settings: &Settings) -> bool {
+    let lifetime = key.lifetime_seconds;
+    // DESIGN fine points: a lifetime of 0 or less never slides.
+    !settings.disable_session_expiry_refresh
+        && key.login_type != LoginType::Token
+        && lifetime > 0
+        && key.expires_at.micros_since(now)
+            <= lifetime
+                .saturating_mul(MICROS_PER_SECOND)
+                .saturating_sub(HOUR_MICROS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{AllowEntry, Scope};
+
+    const NOW: &str = "2026-03-01T12:00:00Z";
+
+    fn at(offset_micros: i64) -> Timestamp {
+        Timestamp::from_unix_micros(
+            Timestamp::parse_rfc3339(NOW).unwrap().unix_micros() + offset_micros,
+        )
+    }
+
+    fn key(
+        login_type: LoginType,
+        lifetime_seconds: i64,
+        last_used: Timestamp,
+        expires_at: Timestamp,
+    ) -> ApiKey {
+        ApiKey {
+            id: KeyId::parse("0123456789").unwrap(),
+            hashed_secret: vec![0; 32],
+            user_id: "u".into(),
+            last_used,
+            expires_at,
+            created_at: at(-HOUR_MICROS * 48),
+            updated_at: at(-HOUR_MICROS * 48),
+            login_type,
+            lifetime_seconds,
+            ip_address: remote_ip("9.9.9.9"),
+            token_name: String::new(),
+            scopes: vec![Scope::public("all").unwrap()],
+            allow_list: vec![AllowEntry::wildcard()],
+        }
+    }
+
+    fn decide(k: &ApiKey) -> Option<KeyUpdate> {
+        refresh(k, at(0), &Settings::default(), "1.1.1.1")
+    }
+
+    #[test]
+    fn last_used_moves_only_when_strictly_older_than_an_hour() {
+        let day = 24 * HOUR_MICROS;
+        // §9.80: 2x interval, 1/2 interval, just under, exactly, and one microsecond past.
+        for (age, writes) in [
+            (2 * HOUR_MICROS, true),
+            (HOUR_MICROS / 2, false),
+            (HOUR_MICROS - 1, false),
+            (HOUR_MICROS, false),
+            (HOUR_MICROS + 1, true),
+        ] {
+            let k = key(LoginType::Token, 86_400, at(-age), at(day));
+            let update = decide(&k);
+            assert_eq!(update.is_some(), writes, "age {age}");
+            if let Some(u) = update {
+                assert_eq!(
+                    (u.last_used, u.expires_at, u.ip_address.to_string()),
+                    (at(0), at(day), "1.1.1.1".into())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn session_slides_at_exactly_lifetime_minus_one_hour_remaining() {
+        let threshold = 23 * HOUR_MICROS; // L - 1h for L = 24h
+        let slid = decide(&key(LoginType::Password, 86_400, at(0), at(threshold))).unwrap();
+        assert_eq!(slid.expires_at, at(24 * HOUR_MICROS));
+        assert_eq!(
+            (slid.last_used, slid.ip_address.to_string()),
+            (at(0), "9.9.9.9".into()),
+            "only expiry moved"
+        );
+        assert_eq!(
+            decide(&key(LoginType::Password, 86_400, at(0), at(threshold + 1))),
+            None
+        );
+    }
+
+    #[test]
+    fn token_keys_never_slide() {
+        // §9.22 (PR #26376)
+        assert_eq!(
+            decide(&key(LoginType::Token, 86_400, at(0), at(60_000_000))),
+            None
+        );
+    }
+
+    #[test]
+    fn every_other_login_type_slides() {
+        for t in [
+            LoginType::Password,
+            LoginType::Github,
+            LoginType::Oidc,
+            LoginType::None,
+            LoginType::OAuth2ProviderApp,
+        ] {
+            assert!(
+                decide(&key(t, 86_400, at(0), at(60_000_000))).is_some(),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn disabled_refresh_still_moves_last_used() {
+        // §9.23
+        let settings = Settings {
+            disable_session_expiry_refresh: true,
+            ..Settings::default()
+        };
+        let k = key(
+            LoginType::Password,
+            86_400,
+            at(-24 * HOUR_MICROS),
+            at(60_000_000),
+        );
+        let u = refresh(&k, at(0), &settings, "1.1.1.1").unwrap();
+        assert_eq!((u.last_used, u.expires_at), (at(0), at(60_000_000)));
+    }
+
+    #[test]
+    fn short_and_non_positive_lifetimes_do_not_slide_early() {
+        // L = 1h: threshold 0, slides only when expires_at == now.
+        assert!(decide(&key(LoginType::Password, 3_600, at(0), at(0))).is_some());
+        assert_eq!(decide(&key(LoginType::Password, 3_600, at(0), at(1))), None);
+        assert_eq!(decide(&key(LoginType::Password, 3_599, at(0), at(0))), None);
+        assert_eq!(decide(&key(LoginType::Password, 0, at(0), at(0))), None);
+        assert_eq!(
+            decide(&key(LoginType::Password, -5, at(0), at(-HOUR_MICROS * 9))),
+            None
+        );
+    }
+
+    #[test]
+    fn extreme_values_saturate_without_panicking() {
+        let k = key(
+            LoginType::Password,
+            i64::MAX,
+            Timestamp::MIN,
+            Timestamp::MIN,
+        );
+        let u = decide(&k).unwrap();
+        assert_eq!(u.expires_at, Timestamp::MAX);
+        let k = key(
+            LoginType::Password,
+            i64::MIN,
+            Timestamp::MAX,
+            Timestamp::MAX,
+        );
+        assert_eq!(decide(&k), None);
+    }
+}

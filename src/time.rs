@@ -1,0 +1,337 @@
+//! `Timestamp`: a UTC instant in whole microseconds, the precision Coder stores (spec §3), and
+//! the clocks that produce "now".
+
+use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::settings::Duration;
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// A UTC instant, microseconds since the Unix epoch.
+///
+/// Coder rounds "now" to the microsecond to match Postgres (spec §3); every time tokenward
+/// stores or compares is a `Timestamp`. Arithmetic saturates at [`Timestamp::MIN`] and
+/// [`Timestamp::MAX`] (the range chrono can print), so an absurd record never panics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+/// A text that is not an RFC 3339 timestamp.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid timestamp {text:?}: expected RFC 3339, e.g. 2026-01-02T15:04:05.123456Z")]
+pub struct TimestampError {
+    /// The rejected text.
+    pub text: String,
+}
+
+impl Timestamp {
+    /// 1970-01-01T00:00:00Z: the `last_used` of a key that was never used (spec §3).
+    pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+    /// The earliest instant tokenward represents (chrono's minimum, about 262 000 BC).
+    pub const MIN: Timestamp = Timestamp(-8_334_601_228_800_000_000);
+    /// The latest instant tokenward represents (chrono's maximum, about 262 000 AD).
+    pub const MAX: Timestamp = Timestamp(8_210_266_876_799_999_999);
+
+    /// The instant `micros` microseconds after the epoch, clamped to [`MIN`](Self::MIN)..=[`MAX`](Self::MAX).
+    pub const fn from_unix_micros(micros: i64) -> Timestamp {
+        if micros < Self::MIN.0 {
+            Self::MIN
+        } else if micros > Self::MAX.0 {
+            Self::MAX
+        } else {
+            Timestamp(micros)
+        }
+    }
+
+    /// Microseconds since the epoch (negative before 1970).
+    pub const fn unix_micros(self) -> i64 {
+        self.0
+    }
+
+    /// The system time, rounded to the nearest microsecond as Coder's `dbtime.Now()` does.
+    pub fn now() -> Timestamp {
+        Self::from_system_time(SystemTime::now())
+    }
+
+    /// A `SystemTime`, rounded to the nearest microsecond.
+    pub fn from_system_time(t: SystemTime) -> Timestamp {
+        match t.duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(after) => {
+                Self::from_nanos_rounded(i128::try_from(after.as_nanos()).unwrap_or(i128::MAX))
+            }
+            Err(before) => {
+                let nanos = i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX);
+                Self::from_nanos_rounded(-nanos)
+            }
+        }
+    }
+
+    fn from_nanos_rounded(nanos: i128) -> Timestamp {
+        // Round half away from zero, as Go's Time.Round does for Postgres precision.
+        let micros = if nanos >= 0 {
+            (nanos + 500) / 1000
+        } else {
+            (nanos - 500) / 1000
+        };
+        Self::from_unix_micros(micros.clamp(i64::MIN as i128, i64::MAX as i128) as i64)
+    }
+
+    /// `self + d`, with `d` rounded to the microsecond; saturating.
+    pub fn saturating_add(self, d: Duration) -> Timestamp {
+        Self::from_unix_micros(self.0.saturating_add(d.as_micros_rounded()))
+    }
+
+    /// `self - d`, with `d` rounded to the microsecond; saturating.
+    pub fn saturating_sub(self, d: Duration) -> Timestamp {
+        Self::from_unix_micros(self.0.saturating_sub(d.as_micros_rounded()))
+    }
+
+    /// `self + seconds` whole seconds; saturating.
+    pub fn saturating_add_seconds(self, seconds: i64) -> Timestamp {
+        Self::from_unix_micros(
+            self.0
+                .saturating_add(seconds.saturating_mul(MICROS_PER_SECOND)),
+        )
+    }
+
+    /// Microseconds from `earlier` to `self` (negative when `earlier` is later), saturating.
+    pub const fn micros_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// The time from `earlier` to `self` as a Go duration, saturating at ±292 years.
+    pub fn duration_since(self, earlier: Timestamp) -> Duration {
+        Duration::from_nanos(self.micros_since(earlier).saturating_mul(1000))
+    }
+
+    /// The same instant as a chrono `DateTime<Utc>`.
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        // In range by construction (MIN..=MAX are chrono's bounds).
+        DateTime::from_timestamp_micros(self.0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// A chrono `DateTime`, rounded to the nearest microsecond.
+    pub fn from_datetime(t: DateTime<Utc>) -> Timestamp {
+        let nanos =
+            i128::from(t.timestamp()) * 1_000_000_000 + i128::from(t.timestamp_subsec_nanos());
+        Self::from_nanos_rounded(nanos)
+    }
+
+    /// Parses RFC 3339 (any offset; converted to UTC, rounded to the microsecond).
+    pub fn parse_rfc3339(text: &str) -> Result<Timestamp, TimestampError> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| Self::from_datetime(t.with_timezone(&Utc)))
+            .map_err(|_| TimestampError {
+                text: text.to_owned(),
+            })
+    }
+
+    /// RFC 3339 in UTC as Go's `RFC3339Nano` prints it: `2026-01-02T15:04:05.1234Z`
+    /// (trailing zeros of the fraction dropped). This is the JSON form codersdk uses.
+    pub fn to_rfc3339(self) -> String {
+        let mut out = self.date_and_time('T');
+        out.push('Z');
+        out
+    }
+
+    /// Go's `Time.String()` of this instant in UTC: `2026-01-02 15:04:05.1234 +0000 UTC`.
+    /// Coder prints `expires_at` this way in the "API key expired" detail (DESIGN fine points).
+    pub fn go_string(self) -> String {
+        let mut out = self.date_and_time(' ');
+        out.push_str(" +0000 UTC");
+        out
+    }
+
+    /// `YYYY-MM-DD<sep>hh:mm:ss[.fraction]`, the fraction without trailing zeros, as Go prints.
+    fn date_and_time(self, separator: char) -> String {
+        let t = self.to_datetime();
+        let sign = if t.year() < 0 { "-" } else { "" };
+        let mut out = format!(
+            "{sign}{:04}-{:02}-{:02}{separator}{:02}:{:02}:{:02}",
+            t.year().unsigned_abs(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        let micros = self.0.rem_euclid(MICROS_PER_SECOND);
+        if micros != 0 {
+            out.push('.');
+            out.push_str(format!("{micros:06}").trim_end_matches('0'));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        Timestamp::parse_rfc3339(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where [`crate::Authority`]-style callers read "now"; pure functions take `now` explicitly.
+pub trait Clock: Send + Sync {
+    /// The current instant, rounded to the microsecond.
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that only moves when told to: for tests and simulations.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: Timestamp) -> ManualClock {
+        ManualClock(AtomicI64::new(start.unix_micros()))
+    }
+
+    /// Moves the clock to `t`.
+    pub fn set(&self, t: Timestamp) {
+        self.0.store(t.unix_micros(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `d` (backward when `d` is negative).
+    pub fn advance(&self, d: Duration) {
+        let now = Timestamp::from_unix_micros(self.0.load(Ordering::SeqCst));
+        self.set(now.saturating_add(d));
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_micros(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn rfc3339_prints_like_go_rfc3339nano() {
+        assert_eq!(
+            ts("2026-01-02T15:04:05Z").to_rfc3339(),
+            "2026-01-02T15:04:05Z"
+        );
+        assert_eq!(
+            ts("2026-01-02T15:04:05.120Z").to_rfc3339(),
+            "2026-01-02T15:04:05.12Z"
+        );
+        assert_eq!(
+            ts("2026-01-02T15:04:05.000001Z").to_rfc3339(),
+            "2026-01-02T15:04:05.000001Z"
+        );
+        assert_eq!(Timestamp::UNIX_EPOCH.to_rfc3339(), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn parse_converts_offsets_to_utc_and_rounds_to_the_microsecond() {
+        assert_eq!(ts("2026-01-02T17:04:05+02:00"), ts("2026-01-02T15:04:05Z"));
+        assert_eq!(
+            ts("2026-01-02T15:04:05.0000005Z"),
+            ts("2026-01-02T15:04:05.000001Z")
+        );
+        assert_eq!(
+            ts("2026-01-02T15:04:05.0000004Z"),
+            ts("2026-01-02T15:04:05Z")
+        );
+        assert!(Timestamp::parse_rfc3339("2026-01-02 15:04:05").is_err());
+        assert!(Timestamp::parse_rfc3339("").is_err());
+    }
+
+    #[test]
+    fn go_string_drops_trailing_fraction_zeros() {
+        assert_eq!(
+            ts("2026-01-02T15:04:05.1234Z").go_string(),
+            "2026-01-02 15:04:05.1234 +0000 UTC"
+        );
+        assert_eq!(
+            ts("2026-01-02T15:04:05.123456Z").go_string(),
+            "2026-01-02 15:04:05.123456 +0000 UTC"
+        );
+        assert_eq!(
+            ts("2026-01-02T15:04:05Z").go_string(),
+            "2026-01-02 15:04:05 +0000 UTC"
+        );
+        assert_eq!(
+            ts("1969-12-31T23:59:59.5Z").go_string(),
+            "1969-12-31 23:59:59.5 +0000 UTC"
+        );
+    }
+
+    #[test]
+    fn arithmetic_saturates_instead_of_overflowing() {
+        assert_eq!(Timestamp::MAX.saturating_add(Duration::MAX), Timestamp::MAX);
+        assert_eq!(Timestamp::MIN.saturating_sub(Duration::MAX), Timestamp::MIN);
+        assert_eq!(Timestamp::from_unix_micros(i64::MAX), Timestamp::MAX);
+        assert_eq!(
+            Timestamp::MAX.saturating_add_seconds(i64::MAX),
+            Timestamp::MAX
+        );
+        assert_eq!(Timestamp::MIN.micros_since(Timestamp::MAX), i64::MIN);
+        // The bounds print; nothing in range fails to format.
+        assert!(Timestamp::MAX.to_rfc3339().starts_with("262142"));
+        assert!(Timestamp::MIN.go_string().starts_with('-'));
+    }
+
+    #[test]
+    fn adding_a_duration_rounds_nanoseconds_to_the_nearest_microsecond() {
+        let t = Timestamp::from_unix_micros(0);
+        assert_eq!(
+            t.saturating_add(Duration::from_nanos(1_499)).unix_micros(),
+            1
+        );
+        assert_eq!(
+            t.saturating_add(Duration::from_nanos(1_500)).unix_micros(),
+            2
+        );
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(ts("2026-01-01T00:00:00Z"));
+        assert_eq!(clock.now(), ts("2026-01-01T00:00:00Z"));
+        clock.advance(Duration::HOUR);
+        assert_eq!(clock.now(), ts("2026-01-01T01:00:00Z"));
+    }
+
+    #[test]
+    fn system_now_is_whole_microseconds_near_the_system_time() {
+        let before = SystemTime::now();
+        let now = Timestamp::now();
+        let drift = now.micros_since(Timestamp::from_system_time(before));
+        assert!((0..60_000_000).contains(&drift), "drift {drift}µs");
+    }
+}
