@@ -8,7 +8,7 @@ use crate::key::ApiKey;
 use crate::refresh::{KeyUpdate, refresh};
 use crate::settings::Settings;
 use crate::time::Timestamp;
-use crate::token::{KeyId, ParseError, Token};
+use crate::token::{KeyId, ParseError, Token, split};
 
 /// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
 pub const SIGNED_OUT_MESSAGE: &str =
@@ -169,11 +169,29 @@ pub fn check<'k>(
     settings: &Settings,
     remote_addr: &str,
 ) -> Result<Verified<'k>, Rejection> {
+    check_parts(
+        token.id(),
+        token.secret().as_bytes(),
+        key,
+        now,
+        settings,
+        remote_addr,
+    )
+}
+
+fn check_parts<'k>(
+    id: KeyId,
+    secret: &[u8],
+    key: &'k ApiKey,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Result<Verified<'k>, Rejection> {
     // DESIGN fine points: a record for another id is no record at all.
-    if key.id != token.id() {
+    if key.id != id {
         return Err(Rejection::unknown_key());
     }
-    if !SecretHash::of(token.secret()).matches(&key.hashed_secret) {
+    if !SecretHash::of_bytes(secret).matches(&key.hashed_secret) {
         return Err(Rejection::invalid_secret());
     }
     // Strictly before: a key is still valid at the microsecond it expires.
@@ -198,9 +216,10 @@ pub fn verify<'k>(
     if presented.is_empty() {
         return Err(Rejection::missing());
     }
-    let token = Token::parse(presented).map_err(Rejection::malformed)?;
-    let key = lookup(token.id()).ok_or_else(Rejection::unknown_key)?;
-    check(&token, key, now, settings, remote_addr)
+    // Hash the secret where it lies in `presented`: no copy of it is made.
+    let (id, secret) = split(presented).map_err(Rejection::malformed)?;
+    let key = lookup(id).ok_or_else(Rejection::unknown_key)?;
+    check_parts(id, secret, key, now, settings, remote_addr)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 /// Coder rounds "now" to the microsecond to match Postgres (spec §3); every time tokenward
 /// stores or compares is a `Timestamp`. Arithmetic saturates at [`Timestamp::MIN`] and
 /// [`Timestamp::MAX`] (the range chrono can print), so an absurd record never panics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
 /// A text that is not an RFC 3339 timestamp.
@@ -171,6 +171,12 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Timestamp({})", self.to_rfc3339())
     }
 }
 

@@ -150,34 +150,10 @@ impl Token {
     /// Parses a presented token exactly as Coder's `SplitAPIToken` does (spec §1): split on
     /// every `-`, exactly two parts, byte lengths 10 and 22, characters not checked.
     pub fn parse(text: &str) -> Result<Token, ParseError> {
-        let bytes = text.as_bytes();
-        // The well-formed shape first: fixed-size, branch-free scans the compiler vectorizes.
-        if let Ok(whole) = <&[u8; TOKEN_LENGTH]>::try_from(bytes) {
-            let (id, rest) = whole.split_at(ID_LENGTH);
-            let id: [u8; ID_LENGTH] = id.try_into().unwrap_or([b'-'; ID_LENGTH]);
-            let secret: [u8; SECRET_LENGTH] = rest[1..].try_into().unwrap_or([b'-'; SECRET_LENGTH]);
-            if rest[0] == b'-' && !has_hyphen(&id) && !has_hyphen(&secret) {
-                return Ok(Token {
-                    id: KeyId(id),
-                    secret: Secret(secret),
-                });
-            }
-        }
-        let Some(dash) = bytes.iter().position(|&b| b == b'-') else {
-            return Err(ParseError::PartCount(1));
-        };
-        let (id, secret) = (&bytes[..dash], &bytes[dash + 1..]);
-        if secret.contains(&b'-') {
-            let parts = 2 + secret.iter().filter(|&&b| b == b'-').count();
-            return Err(ParseError::PartCount(parts));
-        }
-        let id: [u8; ID_LENGTH] = id.try_into().map_err(|_| ParseError::IdLength(id.len()))?;
-        let secret: [u8; SECRET_LENGTH] = secret
-            .try_into()
-            .map_err(|_| ParseError::SecretLength(secret.len()))?;
+        let (id, secret) = split(text)?;
         Ok(Token {
-            id: KeyId(id),
-            secret: Secret(secret),
+            id,
+            secret: Secret(*secret),
         })
     }
 
@@ -226,6 +202,36 @@ impl fmt::Debug for Token {
             .field("secret", &self.secret)
             .finish()
     }
+}
+
+/// Coder's `SplitAPIToken` (spec §1) without copying the secret: the id, and the secret as a
+/// view into `text`. The checks hash the view, so no second copy of the secret exists.
+pub(crate) fn split(text: &str) -> Result<(KeyId, &[u8; SECRET_LENGTH]), ParseError> {
+    let bytes = text.as_bytes();
+    // The well-formed shape first: fixed-size, branch-free scans the compiler vectorizes.
+    if let Ok(whole) = <&[u8; TOKEN_LENGTH]>::try_from(bytes) {
+        let (id, rest) = whole.split_at(ID_LENGTH);
+        let (id, secret): (&[u8; ID_LENGTH], &[u8; SECRET_LENGTH]) = (
+            id.try_into().unwrap_or(&[b'-'; ID_LENGTH]),
+            rest[1..].try_into().unwrap_or(&[b'-'; SECRET_LENGTH]),
+        );
+        if rest[0] == b'-' && !has_hyphen(id) && !has_hyphen(secret) {
+            return Ok((KeyId(*id), secret));
+        }
+    }
+    let Some(dash) = bytes.iter().position(|&b| b == b'-') else {
+        return Err(ParseError::PartCount(1));
+    };
+    let (id, secret) = (&bytes[..dash], &bytes[dash + 1..]);
+    if secret.contains(&b'-') {
+        let parts = 2 + secret.iter().filter(|&&b| b == b'-').count();
+        return Err(ParseError::PartCount(parts));
+    }
+    let id: [u8; ID_LENGTH] = id.try_into().map_err(|_| ParseError::IdLength(id.len()))?;
+    let secret: &[u8; SECRET_LENGTH] = secret
+        .try_into()
+        .map_err(|_| ParseError::SecretLength(secret.len()))?;
+    Ok((KeyId(id), secret))
 }
 
 /// Whether `bytes` contains `-`, without an early exit (so it vectorizes).

@@ -12,7 +12,9 @@ use tokenward::{ApiKey, Duration, SecretHash, Settings, Timestamp, Token, User};
 
 /// The cases of one vector file, after checking its envelope.
 fn cases(file: &str, kind: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors").join(file);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["schema"], "tokenward-vectors/1", "{file}");
@@ -27,17 +29,32 @@ fn run(file: &str, kind: &str, case_fn: impl Fn(&Value) -> Result<(), String>) {
     let cases = cases(file, kind);
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|case| case_fn(case).err().map(|e| format!("{}: {e}", case["name"].as_str().unwrap_or("?"))))
+        .filter_map(|case| {
+            case_fn(case)
+                .err()
+                .map(|e| format!("{}: {e}", case["name"].as_str().unwrap_or("?")))
+        })
         .collect();
-    assert!(failures.is_empty(), "{} of {} {file} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} {file} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Result<(), String> {
-    if got == want { Ok(()) } else { Err(format!("{what}: got {got:?}, want {want:?}")) }
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {got:?}, want {want:?}"))
+    }
 }
 
 fn text(v: &Value) -> &str {
-    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
 }
 
 fn ts(v: &Value) -> Timestamp {
@@ -71,17 +88,26 @@ fn hash_vectors() {
     run("hash.json", "hash", |case| {
         let hash = SecretHash::of_bytes(text(&case["secret"]).as_bytes());
         if let Some(digest) = case.get("sha256") {
-            return expect_eq("sha256", tokenward::hash::to_hex(hash.as_bytes()).as_str(), text(digest));
+            return expect_eq(
+                "sha256",
+                tokenward::hash::to_hex(hash.as_bytes()).as_str(),
+                text(digest),
+            );
         }
         let stored = tokenward::hash::from_hex(text(&case["stored"])).unwrap();
-        expect_eq("matches", hash.matches(&stored), case["matches"].as_bool().unwrap())
+        expect_eq(
+            "matches",
+            hash.matches(&stored),
+            case["matches"].as_bool().unwrap(),
+        )
     });
 }
 
 #[test]
 fn check_vectors() {
     run("check.json", "check", |case| {
-        let record: Option<ApiKey> = serde_json::from_value(case["record"].clone()).map_err(|e| format!("record: {e}"))?;
+        let record: Option<ApiKey> =
+            serde_json::from_value(case["record"].clone()).map_err(|e| format!("record: {e}"))?;
         let settings = settings(&case["settings"]);
         let verdict = verify(
             text(&case["presented"]),
@@ -98,7 +124,11 @@ fn check_vectors() {
                     (Some(u), false) => {
                         expect_eq("last_used", u.last_used, ts(&want["last_used"]))?;
                         expect_eq("expires_at", u.expires_at, ts(&want["expires_at"]))?;
-                        expect_eq("ip_address", u.ip_address.to_string().as_str(), text(&want["ip_address"]))
+                        expect_eq(
+                            "ip_address",
+                            u.ip_address.to_string().as_str(),
+                            text(&want["ip_address"]),
+                        )
                     }
                     (got, _) => Err(format!("update: got {got:?}, want {want}")),
                 }
@@ -106,10 +136,18 @@ fn check_vectors() {
             (Err(r), want) if want.get("rejection").is_some() => {
                 let want = &want["rejection"];
                 expect_eq("code", r.code(), text(&want["code"]))?;
-                expect_eq("status", u64::from(r.status()), want["status"].as_u64().unwrap())?;
+                expect_eq(
+                    "status",
+                    u64::from(r.status()),
+                    want["status"].as_u64().unwrap(),
+                )?;
                 expect_eq("message", r.message(), text(&want["message"]))?;
                 expect_eq("detail", r.detail(), text(&want["detail"]))?;
-                expect_eq("www_authenticate", r.www_authenticate(&settings).as_deref(), want["www_authenticate"].as_str())
+                expect_eq(
+                    "www_authenticate",
+                    r.www_authenticate(&settings).as_deref(),
+                    want["www_authenticate"].as_str(),
+                )
             }
             (got, want) => Err(format!("got {got:?}, want {want}")),
         }
@@ -134,22 +172,47 @@ fn extract_vectors() {
 fn lifetime_vectors() {
     run("lifetime.json", "lifetime", |case| {
         let settings = settings(&case["settings"]);
-        let roles: Vec<&str> = case["target_roles"].as_array().unwrap().iter().map(text).collect();
+        let roles: Vec<&str> = case["target_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(text)
+            .collect();
         let target = User::new("target", &roles);
         let max = max_token_lifetime(&settings, &target);
-        expect_eq("max_token_lifetime_ns", max.as_nanos(), case["max_token_lifetime_ns"].as_i64().unwrap())?;
+        expect_eq(
+            "max_token_lifetime_ns",
+            max.as_nanos(),
+            case["max_token_lifetime_ns"].as_i64().unwrap(),
+        )?;
         let lifetime = Duration::from_nanos(case["lifetime_ns"].as_i64().unwrap());
         let want = &case["expect"];
         match token_expiry(&settings, &target, lifetime, ts(&case["now"])) {
             Ok(expiry) if want.get("expires_at").is_some() => {
                 expect_eq("expires_at", expiry.expires_at, ts(&want["expires_at"]))?;
-                expect_eq("lifetime_seconds", expiry.lifetime_seconds, want["lifetime_seconds"].as_i64().unwrap())
+                expect_eq(
+                    "lifetime_seconds",
+                    expiry.lifetime_seconds,
+                    want["lifetime_seconds"].as_i64().unwrap(),
+                )
             }
             Err(e) if want.get("error").is_some() => {
                 let answer = tokenward::http::error_answer(&e);
-                expect_eq("status", u64::from(answer.status), want["error"]["status"].as_u64().unwrap())?;
-                expect_eq("message", e.message().as_str(), text(&want["error"]["message"]))?;
-                expect_eq("detail", e.to_string().as_str(), text(&want["error"]["detail"]))
+                expect_eq(
+                    "status",
+                    u64::from(answer.status),
+                    want["error"]["status"].as_u64().unwrap(),
+                )?;
+                expect_eq(
+                    "message",
+                    e.message().as_str(),
+                    text(&want["error"]["message"]),
+                )?;
+                expect_eq(
+                    "detail",
+                    e.to_string().as_str(),
+                    text(&want["error"]["detail"]),
+                )
             }
             got => Err(format!("got {got:?}, want {want}")),
         }
@@ -165,8 +228,12 @@ fn duration_vectors() {
         }
         let want = &case["expect"];
         match Duration::parse(text(&case["input"])) {
-            Ok(d) if want.get("nanos").is_some() => expect_eq("nanos", d.as_nanos(), want["nanos"].as_i64().unwrap()),
-            Err(e) if want.get("error").is_some() => expect_eq("error", e.to_string().as_str(), text(&want["error"])),
+            Ok(d) if want.get("nanos").is_some() => {
+                expect_eq("nanos", d.as_nanos(), want["nanos"].as_i64().unwrap())
+            }
+            Err(e) if want.get("error").is_some() => {
+                expect_eq("error", e.to_string().as_str(), text(&want["error"]))
+            }
             got => Err(format!("got {got:?}, want {want}")),
         }
     });
@@ -175,27 +242,52 @@ fn duration_vectors() {
 #[test]
 fn ip_vectors() {
     run("ip.json", "ip", |case| {
-        expect_eq("ip", remote_ip(text(&case["input"])).to_string().as_str(), text(&case["expect"]))
+        expect_eq(
+            "ip",
+            remote_ip(text(&case["input"])).to_string().as_str(),
+            text(&case["expect"]),
+        )
     });
 }
 
 #[test]
 fn scopes_vectors() {
     run("scopes.json", "scopes", |case| {
-        let scopes: Vec<String> =
-            case["scopes"].as_array().unwrap().iter().map(|s| text(s).to_owned()).collect();
+        let scopes: Vec<String> = case["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| text(s).to_owned())
+            .collect();
         let want = &case["expect"];
         match requested_scopes(case["scope"].as_str(), &scopes) {
             Ok(got) if want.get("scopes").is_some() => {
                 let names: Vec<&str> = got.iter().map(|s| s.as_str()).collect();
-                let want_names: Vec<&str> = want["scopes"].as_array().unwrap().iter().map(text).collect();
+                let want_names: Vec<&str> = want["scopes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(text)
+                    .collect();
                 expect_eq("scopes", names, want_names)?;
                 expect_eq("scope", legacy_scope(&got), text(&want["scope"]))
             }
             Err(e) if want.get("error").is_some() => {
-                expect_eq("status", u64::from(e.status()), want["error"]["status"].as_u64().unwrap())?;
-                expect_eq("message", e.message().as_str(), text(&want["error"]["message"]))?;
-                expect_eq("detail", e.to_string().as_str(), text(&want["error"]["detail"]))
+                expect_eq(
+                    "status",
+                    u64::from(e.status()),
+                    want["error"]["status"].as_u64().unwrap(),
+                )?;
+                expect_eq(
+                    "message",
+                    e.message().as_str(),
+                    text(&want["error"]["message"]),
+                )?;
+                expect_eq(
+                    "detail",
+                    e.to_string().as_str(),
+                    text(&want["error"]["detail"]),
+                )
             }
             got => Err(format!("got {got:?}, want {want}")),
         }

@@ -1490,15 +1490,25 @@ FILES = {
 
 
 def main() -> None:
+    """Write the files, or with --check fail when a committed file differs from the script."""
+    check = "--check" in sys.argv[1:]
     verify()
     total = 0
+    stale = []
     for kind, (description, cases) in FILES.items():
         doc = {"schema": SCHEMA, "kind": kind, "description": description, "cases": cases}
         text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        (OUT / f"{kind}.json").write_text(text, encoding="utf-8")
-        print(f"{kind}.json: {len(cases)} cases")
+        path = OUT / f"{kind}.json"
+        if check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                stale.append(path.name)
+        else:
+            path.write_text(text, encoding="utf-8")
+            print(f"{kind}.json: {len(cases)} cases")
         total += len(cases)
-    print(f"total: {total} cases")
+    if stale:
+        sys.exit(f"vectors out of date with generate.py: {', '.join(stale)}")
+    print(f"total: {total} cases" + (" (committed files up to date)" if check else ""))
 
 
 if __name__ == "__main__":
