@@ -1,6 +1,7 @@
 //! The checks on a presented token, in Coder's order (spec §6 rows 1-5): missing, malformed,
 //! unknown id, invalid secret, expired. Pure: the caller fetches the record.
 
+use std::convert::Infallible;
 use std::fmt;
 
 use crate::hash::SecretHash;
@@ -30,13 +31,13 @@ pub enum RejectionKind {
     InvalidSecret,
     /// `expires_at < now` (row 5).
     Expired,
-    /// The key store failed while looking the id up (row 3b): a 500, not a verdict.
-    LookupFailed,
+    /// The key store failed (row 3b, row 8): a 500, not a verdict on the token.
+    Internal,
 }
 
 impl RejectionKind {
     /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`,
-    /// `lookup_failed`.
+    /// `internal`.
     pub fn code(self) -> &'static str {
         match self {
             RejectionKind::Missing => "missing",
@@ -44,7 +45,7 @@ impl RejectionKind {
             RejectionKind::UnknownKey => "unknown_key",
             RejectionKind::InvalidSecret => "invalid_secret",
             RejectionKind::Expired => "expired",
-            RejectionKind::LookupFailed => "lookup_failed",
+            RejectionKind::Internal => "internal",
         }
     }
 }
@@ -105,8 +106,16 @@ impl Rejection {
     /// Row 3b: the store failed; `cause` is appended to Coder's detail.
     pub fn lookup_failed(cause: &str) -> Rejection {
         Self::new(
-            RejectionKind::LookupFailed,
+            RejectionKind::Internal,
             format!("Internal error fetching API key by id. {cause}"),
+        )
+    }
+
+    /// Row 8: the refresh could not be written; `cause` is appended to Coder's detail.
+    pub fn update_failed(cause: &str) -> Rejection {
+        Self::new(
+            RejectionKind::Internal,
+            format!("API key couldn't update: {cause}."),
         )
     }
 
@@ -127,7 +136,7 @@ impl Rejection {
     /// Coder's `message`.
     pub fn message(&self) -> &'static str {
         match self.kind {
-            RejectionKind::LookupFailed => INTERNAL_ERROR_MESSAGE,
+            RejectionKind::Internal => INTERNAL_ERROR_MESSAGE,
             _ => SIGNED_OUT_MESSAGE,
         }
     }
@@ -140,7 +149,7 @@ impl Rejection {
     /// The HTTP status: 401, or 500 for a store failure.
     pub fn status(&self) -> u16 {
         match self.kind {
-            RejectionKind::LookupFailed => 500,
+            RejectionKind::Internal => 500,
             _ => 401,
         }
     }
@@ -158,6 +167,17 @@ pub struct Verified<'k> {
     pub key: &'k ApiKey,
     /// What to write back, if anything (spec §7).
     pub update: Option<KeyUpdate>,
+}
+
+impl Verified<'_> {
+    /// The key as it is once `update` is written.
+    pub fn updated_key(&self) -> ApiKey {
+        let mut key = self.key.clone();
+        if let Some(update) = &self.update {
+            key.apply(update);
+        }
+        key
+    }
 }
 
 /// Checks a parsed token against the record fetched for its id (rows 3-5), then decides the
@@ -213,12 +233,32 @@ pub fn verify<'k>(
     settings: &Settings,
     remote_addr: &str,
 ) -> Result<Verified<'k>, Rejection> {
+    try_verify(
+        presented,
+        |id| Ok::<_, Infallible>(lookup(id)),
+        now,
+        settings,
+        remote_addr,
+    )
+}
+
+/// [`verify`] with a lookup that can fail: a failure is Coder's 500 (row 3b), never a 401, so
+/// a database outage is not reported as an invalid key.
+pub fn try_verify<'k, E: fmt::Display>(
+    presented: &str,
+    lookup: impl FnOnce(KeyId) -> Result<Option<&'k ApiKey>, E>,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Result<Verified<'k>, Rejection> {
     if presented.is_empty() {
         return Err(Rejection::missing());
     }
     // Hash the secret where it lies in `presented`: no copy of it is made.
     let (id, secret) = split(presented).map_err(Rejection::malformed)?;
-    let key = lookup(id).ok_or_else(Rejection::unknown_key)?;
+    let key = lookup(id)
+        .map_err(|e| Rejection::lookup_failed(&e.to_string()))?
+        .ok_or_else(Rejection::unknown_key)?;
     check_parts(id, secret, key, now, settings, remote_addr)
 }
 
@@ -340,6 +380,36 @@ mod tests {
             err.detail(),
             "Invalid API key format: invalid API key ID length, expected 10 got 4"
         );
+    }
+
+    #[test]
+    fn failing_lookup_is_a_500_not_an_invalid_key() {
+        let err = try_verify(
+            TOKEN,
+            |_| Err("connection refused"),
+            ts("2026-03-01T12:00:00Z"),
+            &Settings::default(),
+            "",
+        )
+        .unwrap_err();
+        assert_eq!((err.code(), err.status()), ("internal", 500));
+        assert_eq!(
+            err.detail(),
+            "Internal error fetching API key by id. connection refused"
+        );
+    }
+
+    #[test]
+    fn updated_key_is_the_record_after_the_refresh() {
+        let key = record("2026-03-02T12:00:00Z");
+        let now = ts("2026-03-01T13:00:00Z"); // last_used 11:30: more than an hour ago
+        let verified = verify(TOKEN, |_| Some(&key), now, &Settings::default(), "1.1.1.1").unwrap();
+        let updated = verified.updated_key();
+        assert_eq!(
+            (updated.last_used, updated.ip_address.to_string()),
+            (now, "1.1.1.1".into())
+        );
+        assert_eq!(verified.key.last_used, key.last_used);
     }
 
     #[test]

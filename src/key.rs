@@ -70,11 +70,22 @@ impl ApiKey {
         }
     }
 
-    /// Writes a refresh decision into this record, as `UpdateAPIKeyByID` does (spec §3).
-    pub fn apply(&mut self, update: &KeyUpdate) {
-        self.last_used = update.last_used;
-        self.expires_at = update.expires_at;
-        self.ip_address = update.ip_address;
+    /// Writes a refresh decision into this record, as `UpdateAPIKeyByID` does (spec §3), but
+    /// never backwards: `last_used` and its `ip_address` only move forward, and `expires_at`
+    /// only slides while it still is the value the decision saw (so an expire that happened
+    /// in between stands). Returns whether anything changed.
+    pub fn apply(&mut self, update: &KeyUpdate) -> bool {
+        let mut changed = false;
+        if update.last_used > self.last_used {
+            self.last_used = update.last_used;
+            self.ip_address = update.ip_address;
+            changed = true;
+        }
+        if self.expires_at == update.previous_expires_at && update.expires_at > self.expires_at {
+            self.expires_at = update.expires_at;
+            changed = true;
+        }
+        changed
     }
 
     /// Whether the key has expired at `now` (`expires_at < now`; equal is still valid).
@@ -497,6 +508,42 @@ mod tests {
                 "{field}={value}"
             );
         }
+    }
+
+    #[test]
+    fn apply_moves_forward_only_and_never_undoes_an_expire() {
+        let mut key = record();
+        let later = |k: &ApiKey, secs| k.expires_at.saturating_add_seconds(secs);
+        let slide = KeyUpdate {
+            id: key.id,
+            last_used: key.created_at,
+            expires_at: later(&key, 3600),
+            ip_address: remote_ip("5.6.7.8"),
+            previous_expires_at: key.expires_at,
+        };
+        assert!(key.apply(&slide));
+        assert_eq!(
+            (key.last_used, key.expires_at, key.ip_address.to_string()),
+            (slide.last_used, slide.expires_at, "5.6.7.8".into())
+        );
+        // Replaying it changes nothing; an older decision cannot pull anything back.
+        assert!(!key.apply(&slide));
+        let stale = KeyUpdate {
+            last_used: Timestamp::UNIX_EPOCH,
+            ip_address: remote_ip("9.9.9.9"),
+            ..slide
+        };
+        assert!(!key.apply(&stale));
+        assert_eq!(key.ip_address.to_string(), "5.6.7.8");
+        // An expire in between: a slide decided on the old expiry does not revive the key.
+        key.expires_at = key.created_at;
+        let revive = KeyUpdate {
+            previous_expires_at: slide.expires_at,
+            expires_at: later(&key, 86_400 * 30),
+            ..slide
+        };
+        key.apply(&revive);
+        assert_eq!(key.expires_at, key.created_at);
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub mod issue;
 pub mod key;
 pub mod refresh;
 pub mod settings;
+pub mod store;
 pub mod time;
 pub mod token;
 
@@ -69,5 +70,6 @@ pub use issue::{CreateTokenRequest, NewKey, User};
 pub use key::{AllowEntry, ApiKey, LoginType, Scope};
 pub use refresh::KeyUpdate;
 pub use settings::{Duration, Settings};
+pub use store::{KeyStore, ListFilter, MemoryStore};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{KeyId, ParseError, Secret, Token};

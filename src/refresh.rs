@@ -16,6 +16,10 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 
 /// The new values of the three columns `UpdateAPIKeyByID` writes (spec §3, §7.3). Unchanged
 /// columns carry the record's current values, so one write persists the whole decision.
+///
+/// Apply it as [`ApiKey::apply`] does, so concurrent requests never move a column backwards
+/// and a refresh never undoes a concurrent expire: `last_used` (with `ip_address`) only moves
+/// forward, and `expires_at` only changes while the row still has `previous_expires_at`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KeyUpdate {
     /// The key to update.
@@ -26,6 +30,8 @@ pub struct KeyUpdate {
     pub expires_at: Timestamp,
     /// New `ip_address`.
     pub ip_address: IpAddr,
+    /// The `expires_at` the decision was made on.
+    pub previous_expires_at: Timestamp,
 }
 
 /// What using `key` at `now` from `remote_addr` changes, if anything. Call it only for a key
@@ -55,6 +61,7 @@ pub fn refresh(
         } else {
             key.expires_at
         },
+        previous_expires_at: key.expires_at,
     })
 }
 

@@ -1,0 +1,76 @@
+//! `KeyStore`: where keys live between requests. `MemoryStore` for tests and short-lived
+//! processes, `SqliteStore` as the embedded default.
+
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::key::{ApiKey, LoginType};
+use crate::refresh::KeyUpdate;
+use crate::time::Timestamp;
+use crate::token::KeyId;
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+
+/// Coder's purge deletes at most this many expired keys per batch (spec §3, dbpurge).
+pub const PURGE_BATCH: usize = 10_000;
+
+/// Which keys [`KeyStore::list`] returns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Only this user's keys; `None` for every user.
+    pub user_id: Option<String>,
+    /// Only keys of this login type (`Some(LoginType::Token)` for token listings).
+    pub login_type: Option<LoginType>,
+    /// Hide keys with `expires_at < now` at this instant; `None` keeps expired keys.
+    pub hide_expired_at: Option<Timestamp>,
+}
+
+impl ListFilter {
+    /// Whether `key` passes the filter.
+    pub fn matches(&self, key: &ApiKey) -> bool {
+        self.user_id
+            .as_deref()
+            .is_none_or(|user| key.user_id == user)
+            && self.login_type.is_none_or(|t| key.login_type == t)
+            && self.hide_expired_at.is_none_or(|now| !key.is_expired(now))
+    }
+}
+
+/// The operations the key lifecycle needs, mirroring Coder's queries (spec §3). Synchronous;
+/// implementations are shared across threads.
+///
+/// Failures are [`Error::Store`], except a duplicate `(user_id, token_name)` among `token`
+/// keys, which is [`Error::NameConflict`] (Coder's `idx_api_key_name`).
+pub trait KeyStore: Send + Sync {
+    /// Adds a new key. Its id must be new, and a `token` key's name must be unused by the
+    /// user's other `token` keys.
+    fn insert(&self, key: &ApiKey) -> Result<(), Error>;
+
+    /// The key with this id (`GetAPIKeyByID`).
+    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error>;
+
+    /// The user's key with this name; never matches an empty name (`GetAPIKeyByName`).
+    fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error>;
+
+    /// Keys passing `filter`, oldest first (by `created_at`, then id).
+    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error>;
+
+    /// Persists a refresh decision as [`ApiKey::apply`] does; `false` when the key is gone.
+    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error>;
+
+    /// Sets `expires_at = now` unless the key already expired earlier (idempotent, spec §4.6);
+    /// `false` when there is no such key.
+    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error>;
+
+    /// Deletes a key; `false` when there is no such key.
+    fn delete(&self, id: &KeyId) -> Result<bool, Error>;
+
+    /// Deletes every key of a user; returns how many.
+    fn delete_by_user(&self, user_id: &str) -> Result<u64, Error>;
+
+    /// Deletes at most `limit` keys with `expires_at < before`; returns how many.
+    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error>;
+}

@@ -1,0 +1,2 @@
+//! `SqliteStore`: the embedded default (placeholder until implemented).
+#![allow(missing_docs)]

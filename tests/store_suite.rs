@@ -1,0 +1,400 @@
+//! One behaviour suite for every `KeyStore` implementation (Coder's queries, spec §3).
+
+use std::sync::Arc;
+
+use tokenward::key::remote_ip;
+use tokenward::store::{KeyStore, ListFilter, MemoryStore};
+use tokenward::{
+    AllowEntry, ApiKey, Error, KeyId, KeyUpdate, LoginType, Scope, SecretHash, Timestamp,
+};
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(text).unwrap()
+}
+
+/// A key with a distinct id; `n` also orders `created_at`.
+fn key(n: u32, user: &str, login_type: LoginType, name: &str, expires_at: &str) -> ApiKey {
+    ApiKey {
+        id: KeyId::parse(&format!("key{n:07}")).unwrap(),
+        hashed_secret: SecretHash::of_bytes(format!("secret{n}").as_bytes())
+            .as_bytes()
+            .to_vec(),
+        user_id: user.into(),
+        last_used: Timestamp::UNIX_EPOCH,
+        expires_at: ts(expires_at),
+        created_at: Timestamp::from_unix_micros(
+            ts("2026-03-01T00:00:00Z").unix_micros() + i64::from(n),
+        ),
+        updated_at: ts("2026-03-01T00:00:00Z"),
+        login_type,
+        lifetime_seconds: 86_400,
+        ip_address: remote_ip("203.0.113.7"),
+        token_name: name.into(),
+        scopes: vec![Scope::public("all").unwrap()],
+        allow_list: vec![AllowEntry::wildcard()],
+    }
+}
+
+fn token(n: u32, user: &str, name: &str) -> ApiKey {
+    key(n, user, LoginType::Token, name, "2026-04-01T00:00:00Z")
+}
+
+fn ids(keys: &[ApiKey]) -> Vec<String> {
+    keys.iter().map(|k| k.id.to_string()).collect()
+}
+
+macro_rules! store_suite {
+    ($module:ident, $make:expr) => {
+        mod $module {
+            use super::*;
+
+            fn store() -> impl KeyStore {
+                $make
+            }
+
+            #[test]
+            fn insert_then_get_returns_every_column() {
+                let store = store();
+                let mut k = token(1, "alice", "ci");
+                k.hashed_secret = vec![1, 2, 3]; // a wrong-length hash survives as stored
+                k.ip_address = remote_ip("2001:db8::7");
+                k.last_used = ts("0001-01-01T00:00:00Z"); // Go's zero time, older rows
+                k.lifetime_seconds = -5;
+                k.scopes = vec![
+                    Scope::public("workspace:read").unwrap(),
+                    Scope::public("template:*").unwrap(),
+                ];
+                k.allow_list = vec![
+                    "workspace:6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f"
+                        .parse()
+                        .unwrap(),
+                ];
+                k.expires_at = ts("2026-04-01T00:00:00.123456Z");
+                store.insert(&k).unwrap();
+                assert_eq!(store.get(&k.id).unwrap().as_deref(), Some(&k));
+            }
+
+            #[test]
+            fn unknown_id_is_none() {
+                assert_eq!(
+                    store().get(&KeyId::parse("nosuchkey0").unwrap()).unwrap(),
+                    None
+                );
+            }
+
+            #[test]
+            fn duplicate_id_is_a_store_error() {
+                let store = store();
+                store.insert(&token(1, "alice", "a")).unwrap();
+                let err = store.insert(&token(1, "bob", "b")).unwrap_err();
+                assert_eq!(err.code(), "store", "{err}");
+            }
+
+            #[test]
+            fn token_names_are_unique_per_user_among_token_keys() {
+                let store = store();
+                store.insert(&token(1, "alice", "ci")).unwrap();
+                assert_eq!(
+                    store.insert(&token(2, "alice", "ci")).unwrap_err(),
+                    Error::NameConflict { name: "ci".into() }
+                );
+                store.insert(&token(3, "bob", "ci")).unwrap();
+                // Only `token` keys are constrained (idx_api_key_name ... WHERE login_type = 'token').
+                store
+                    .insert(&key(
+                        4,
+                        "alice",
+                        LoginType::Password,
+                        "ci",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                store
+                    .insert(&key(
+                        5,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                store
+                    .insert(&key(
+                        6,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+            }
+
+            #[test]
+            fn deleting_a_token_frees_its_name() {
+                let store = store();
+                let first = token(1, "alice", "ci");
+                store.insert(&first).unwrap();
+                assert!(store.delete(&first.id).unwrap());
+                store.insert(&token(2, "alice", "ci")).unwrap();
+            }
+
+            #[test]
+            fn get_by_name_finds_the_users_token_and_never_an_empty_name() {
+                let store = store();
+                store.insert(&token(1, "alice", "ci")).unwrap();
+                store.insert(&token(2, "bob", "ci")).unwrap();
+                store
+                    .insert(&key(
+                        3,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                assert_eq!(
+                    store
+                        .get_by_name("alice", "ci")
+                        .unwrap()
+                        .unwrap()
+                        .id
+                        .as_str(),
+                    "key0000001"
+                );
+                assert_eq!(
+                    store.get_by_name("bob", "ci").unwrap().unwrap().id.as_str(),
+                    "key0000002"
+                );
+                assert_eq!(store.get_by_name("alice", "").unwrap(), None);
+                assert_eq!(store.get_by_name("carol", "ci").unwrap(), None);
+            }
+
+            #[test]
+            fn list_filters_by_user_login_type_and_expiry() {
+                let store = store();
+                store.insert(&token(1, "alice", "a")).unwrap();
+                store
+                    .insert(&key(
+                        2,
+                        "alice",
+                        LoginType::Token,
+                        "b",
+                        "2026-03-10T00:00:00Z",
+                    ))
+                    .unwrap();
+                store
+                    .insert(&key(
+                        3,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                store.insert(&token(4, "bob", "a")).unwrap();
+                let all = store.list(&ListFilter::default()).unwrap();
+                assert_eq!(
+                    ids(&all),
+                    ["key0000001", "key0000002", "key0000003", "key0000004"]
+                );
+                let alice_tokens = ListFilter {
+                    user_id: Some("alice".into()),
+                    login_type: Some(LoginType::Token),
+                    hide_expired_at: None,
+                };
+                assert_eq!(
+                    ids(&store.list(&alice_tokens).unwrap()),
+                    ["key0000001", "key0000002"]
+                );
+                // Expired means expires_at < now: at the exact instant the key still shows.
+                let at_expiry = ListFilter {
+                    hide_expired_at: Some(ts("2026-03-10T00:00:00Z")),
+                    ..alice_tokens.clone()
+                };
+                assert_eq!(
+                    ids(&store.list(&at_expiry).unwrap()),
+                    ["key0000001", "key0000002"]
+                );
+                let after = ListFilter {
+                    hide_expired_at: Some(ts("2026-03-10T00:00:00.000001Z")),
+                    ..alice_tokens
+                };
+                assert_eq!(ids(&store.list(&after).unwrap()), ["key0000001"]);
+            }
+
+            #[test]
+            fn apply_writes_the_refresh_and_never_moves_backwards() {
+                let store = store();
+                let k = key(1, "alice", LoginType::Password, "", "2026-03-02T00:00:00Z");
+                store.insert(&k).unwrap();
+                let update = KeyUpdate {
+                    id: k.id,
+                    last_used: ts("2026-03-01T12:00:00Z"),
+                    expires_at: ts("2026-03-02T12:00:00Z"),
+                    ip_address: remote_ip("1.1.1.1"),
+                    previous_expires_at: k.expires_at,
+                };
+                assert!(store.apply(&update).unwrap());
+                let stored = store.get(&k.id).unwrap().unwrap();
+                assert_eq!(
+                    (stored.last_used, stored.expires_at, stored.ip_address),
+                    (update.last_used, update.expires_at, update.ip_address)
+                );
+                assert_eq!(
+                    stored.updated_at, k.updated_at,
+                    "UpdateAPIKeyByID does not bump updated_at"
+                );
+                // A stale decision (older use, decided on the old expiry) changes nothing.
+                let stale = KeyUpdate {
+                    last_used: ts("2026-03-01T06:00:00Z"),
+                    expires_at: ts("2026-03-02T06:00:00Z"),
+                    ip_address: remote_ip("9.9.9.9"),
+                    ..update
+                };
+                store.apply(&stale).unwrap();
+                assert_eq!(store.get(&k.id).unwrap().as_deref(), Some(&*stored));
+                assert!(
+                    !store
+                        .apply(&KeyUpdate {
+                            id: KeyId::parse("nosuchkey0").unwrap(),
+                            ..update
+                        })
+                        .unwrap()
+                );
+            }
+
+            #[test]
+            fn a_refresh_decided_before_an_expire_does_not_revive_the_key() {
+                let store = store();
+                let k = key(1, "alice", LoginType::Password, "", "2026-03-02T00:00:00Z");
+                store.insert(&k).unwrap();
+                let now = ts("2026-03-01T12:00:00Z");
+                assert!(store.expire(&k.id, now).unwrap());
+                let slide = KeyUpdate {
+                    id: k.id,
+                    last_used: now,
+                    expires_at: ts("2026-03-02T12:00:00Z"),
+                    ip_address: remote_ip("1.1.1.1"),
+                    previous_expires_at: k.expires_at,
+                };
+                store.apply(&slide).unwrap();
+                let stored = store.get(&k.id).unwrap().unwrap();
+                assert_eq!(stored.expires_at, now);
+                assert_eq!(stored.last_used, now, "last_used still records the use");
+            }
+
+            #[test]
+            fn expire_sets_now_once_and_is_idempotent() {
+                let store = store();
+                let k = token(1, "alice", "ci");
+                store.insert(&k).unwrap();
+                assert!(store.expire(&k.id, ts("2026-03-05T00:00:00Z")).unwrap());
+                assert!(store.expire(&k.id, ts("2026-03-06T00:00:00Z")).unwrap());
+                assert_eq!(
+                    store.get(&k.id).unwrap().unwrap().expires_at,
+                    ts("2026-03-05T00:00:00Z")
+                );
+                assert!(
+                    !store
+                        .expire(
+                            &KeyId::parse("nosuchkey0").unwrap(),
+                            ts("2026-03-06T00:00:00Z")
+                        )
+                        .unwrap()
+                );
+                // An expired key can still be deleted (§9.67).
+                assert!(store.delete(&k.id).unwrap());
+                assert_eq!(store.get(&k.id).unwrap(), None);
+            }
+
+            #[test]
+            fn delete_of_an_unknown_id_is_false() {
+                assert!(
+                    !store()
+                        .delete(&KeyId::parse("nosuchkey0").unwrap())
+                        .unwrap()
+                );
+            }
+
+            #[test]
+            fn delete_by_user_removes_only_that_users_keys() {
+                let store = store();
+                store.insert(&token(1, "alice", "a")).unwrap();
+                store
+                    .insert(&key(
+                        2,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                store.insert(&token(3, "bob", "a")).unwrap();
+                assert_eq!(store.delete_by_user("alice").unwrap(), 2);
+                assert_eq!(
+                    ids(&store.list(&ListFilter::default()).unwrap()),
+                    ["key0000003"]
+                );
+                assert_eq!(store.delete_by_user("alice").unwrap(), 0);
+                store.insert(&token(4, "alice", "a")).unwrap();
+            }
+
+            #[test]
+            fn purge_deletes_keys_expired_before_the_cutoff_in_batches() {
+                let store = store();
+                for n in 0..25 {
+                    store
+                        .insert(&key(
+                            n,
+                            "alice",
+                            LoginType::Password,
+                            "",
+                            "2026-03-01T00:00:00Z",
+                        ))
+                        .unwrap();
+                }
+                store
+                    .insert(&key(
+                        100,
+                        "alice",
+                        LoginType::Password,
+                        "",
+                        "2026-03-08T00:00:00Z",
+                    ))
+                    .unwrap();
+                let cutoff = ts("2026-03-08T00:00:00Z"); // strictly before: key 100 stays
+                assert_eq!(store.purge_expired(cutoff, 10).unwrap(), 10);
+                assert_eq!(store.purge_expired(cutoff, 10).unwrap(), 10);
+                assert_eq!(store.purge_expired(cutoff, 10).unwrap(), 5);
+                assert_eq!(store.purge_expired(cutoff, 10).unwrap(), 0);
+                assert_eq!(
+                    ids(&store.list(&ListFilter::default()).unwrap()),
+                    ["key0000100"]
+                );
+            }
+
+            #[test]
+            fn store_is_shareable_across_threads() {
+                let store: Arc<dyn KeyStore> = Arc::new(store());
+                let handles: Vec<_> = (0..4)
+                    .map(|t| {
+                        let store = Arc::clone(&store);
+                        std::thread::spawn(move || {
+                            for n in 0..50 {
+                                store
+                                    .insert(&token(t * 1000 + n, "alice", &format!("t{t}-{n}")))
+                                    .unwrap();
+                            }
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    h.join().unwrap();
+                }
+                assert_eq!(store.list(&ListFilter::default()).unwrap().len(), 200);
+            }
+        }
+    };
+}
+
+store_suite!(memory, MemoryStore::new());
