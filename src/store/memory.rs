@@ -132,7 +132,7 @@ impl KeyStore for MemoryStore {
             .filter(|k| filter.matches(k))
             .map(|k| (**k).clone())
             .collect();
-        found.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+        found.sort_by_key(|k| (k.created_at, k.id));
         Ok(found)
     }
 
