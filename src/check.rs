@@ -199,7 +199,7 @@ pub fn check<'k>(
     )
 }
 
-fn check_parts<'k>(
+pub(crate) fn check_parts<'k>(
     id: KeyId,
     secret: &[u8],
     key: &'k ApiKey,

@@ -49,6 +49,7 @@
 
 #![deny(missing_docs)]
 
+pub mod authority;
 pub mod check;
 pub mod error;
 pub mod extract;
@@ -63,6 +64,7 @@ pub mod store;
 pub mod time;
 pub mod token;
 
+pub use authority::{Authenticated, Authority, ListTokens};
 pub use check::{Rejection, RejectionKind, Verified};
 pub use error::Error;
 pub use hash::SecretHash;

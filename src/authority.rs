@@ -1,0 +1,272 @@
+//! `Authority`: a key store, the settings and a clock, with the whole lifecycle a host calls:
+//! create, authenticate (check and persist the refresh), list, expire, delete, purge.
+
+use std::sync::Arc;
+
+use crate::check::{Rejection, check_parts};
+use crate::error::Error;
+use crate::issue::{self, CreateTokenRequest, NewKey, User};
+use crate::key::{ApiKey, LoginType};
+use crate::refresh::KeyUpdate;
+use crate::settings::{Duration, Settings};
+use crate::store::{KeyStore, ListFilter, PURGE_BATCH};
+use crate::time::{Clock, SystemClock, Timestamp};
+use crate::token::{KeyId, split};
+
+/// The lifecycle of Coder keys over a [`KeyStore`]: what a host calls when tokenward keeps the
+/// keys. `Send + Sync`; share one per process.
+///
+/// Users come from the host as [`User`] (`id` + site roles). An actor may act on another
+/// user's keys only with the Owner role; otherwise another user's key is "not found", as Coder
+/// answers (spec §4.6).
+pub struct Authority {
+    store: Arc<dyn KeyStore>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+}
+
+/// A successful [`Authority::authenticate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The key as stored after this request's refresh.
+    pub key: Arc<ApiKey>,
+    /// The refresh that was written, if any.
+    pub update: Option<KeyUpdate>,
+}
+
+/// Which tokens [`Authority::list_tokens`] returns (Coder's `GET /users/{user}/keys/tokens`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListTokens {
+    /// Whose tokens; `None` for the actor's own.
+    pub user_id: Option<String>,
+    /// Every user's tokens (`include_all`); only an Owner sees other users' tokens.
+    pub all: bool,
+    /// Include expired tokens (`include_expired`).
+    pub include_expired: bool,
+}
+
+impl Authority {
+    /// An authority over `store` with `settings`, reading the system clock.
+    pub fn new(store: Arc<dyn KeyStore>, settings: Settings) -> Authority {
+        Authority {
+            store,
+            settings,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The same authority reading `clock` (a [`crate::ManualClock`] in tests).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Authority {
+        Authority { clock, ..self }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn KeyStore> {
+        &self.store
+    }
+
+    /// "Now" by this authority's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Mints a named API token for `target` (spec §4.2) and stores it. The actor must be the
+    /// target or an Owner; the lifetime is limited by the *target's* roles.
+    pub fn create_token(
+        &self,
+        actor: &User,
+        target: &User,
+        request: &CreateTokenRequest,
+        remote_addr: &str,
+    ) -> Result<NewKey, Error> {
+        if actor.id != target.id && !actor.is_owner() {
+            return Err(Error::Forbidden(format!(
+                "only an Owner may create tokens for another user ({})",
+                target.id
+            )));
+        }
+        let minted = issue::token_key(request, target, &self.settings, self.now(), remote_addr)?;
+        self.store.insert(&minted.key)?;
+        Ok(minted)
+    }
+
+    /// Mints a login session for `user` lasting `session_duration` (spec §4.4) and stores it.
+    pub fn create_session(
+        &self,
+        user: &User,
+        login_type: LoginType,
+        remote_addr: &str,
+    ) -> Result<NewKey, Error> {
+        let minted = issue::session_key(
+            &user.id,
+            login_type,
+            self.settings.session_duration,
+            remote_addr,
+            self.now(),
+        )?;
+        self.store.insert(&minted.key)?;
+        Ok(minted)
+    }
+
+    /// Checks a presented token (spec §6 rows 1-5 and 3b), then writes the refresh (§7). A
+    /// store failure is Coder's 500 rejection, never a 401.
+    pub fn authenticate(
+        &self,
+        presented: &str,
+        remote_addr: &str,
+    ) -> Result<Authenticated, Rejection> {
+        if presented.is_empty() {
+            return Err(Rejection::missing());
+        }
+        let (id, secret) = split(presented).map_err(Rejection::malformed)?;
+        let stored = self
+            .store
+            .get(&id)
+            .map_err(|e| Rejection::lookup_failed(&e.to_string()))?;
+        let stored = stored.ok_or_else(Rejection::unknown_key)?;
+        let now = self.now();
+        let update = check_parts(id, secret, &stored, now, &self.settings, remote_addr)?.update;
+        let Some(update) = update else {
+            return Ok(Authenticated {
+                key: stored,
+                update: None,
+            });
+        };
+        self.store
+            .apply(&update)
+            .map_err(|e| Rejection::update_failed(&e.to_string()))?;
+        let mut key = (*stored).clone();
+        key.apply(&update);
+        Ok(Authenticated {
+            key: Arc::new(key),
+            update: Some(update),
+        })
+    }
+
+    /// The longest lifetime `target` may request (`tokenconfig`, spec §4.6).
+    pub fn token_config(&self, target: &User) -> Duration {
+        issue::max_token_lifetime(&self.settings, target)
+    }
+
+    /// Named tokens (login type `token`) visible to `actor`, oldest first (spec §4.6).
+    pub fn list_tokens(&self, actor: &User, options: &ListTokens) -> Result<Vec<ApiKey>, Error> {
+        let user_id = if options.all {
+            None
+        } else {
+            Some(options.user_id.clone().unwrap_or_else(|| actor.id.clone()))
+        };
+        let filter = ListFilter {
+            user_id,
+            login_type: Some(LoginType::Token),
+            hide_expired_at: (!options.include_expired).then(|| self.now()),
+        };
+        let mut keys = self.store.list(&filter)?;
+        keys.retain(|k| may_see(actor, k));
+        Ok(keys)
+    }
+
+    /// One key by id, if `actor` may see it.
+    pub fn get_key(&self, actor: &User, id: &KeyId) -> Result<ApiKey, Error> {
+        self.visible(actor, self.store.get(id)?, || format!("API key {id}"))
+    }
+
+    /// A user's key by name (never matches an empty name), if `actor` may see it.
+    pub fn get_token_by_name(
+        &self,
+        actor: &User,
+        user_id: &str,
+        token_name: &str,
+    ) -> Result<ApiKey, Error> {
+        self.visible(actor, self.store.get_by_name(user_id, token_name)?, || {
+            format!("token {token_name:?}")
+        })
+    }
+
+    /// Resolves what an operator typed: a token name of `user_id` first, then the text before
+    /// the first `-` as a key id, so a whole token works too (Coder's `tokens rm`, spec §4.8).
+    pub fn find_token(
+        &self,
+        actor: &User,
+        user_id: &str,
+        name_or_id: &str,
+    ) -> Result<ApiKey, Error> {
+        if let Some(key) = self
+            .store
+            .get_by_name(user_id, name_or_id)?
+            .filter(|k| may_see(actor, k))
+        {
+            return Ok((*key).clone());
+        }
+        let id_text = name_or_id.split('-').next().unwrap_or_default();
+        match KeyId::parse(id_text) {
+            Ok(id) => self.get_key(actor, &id),
+            Err(_) => Err(Error::NotFound(format!("token {name_or_id:?}"))),
+        }
+    }
+
+    /// Ends a key now, keeping its row for audit (spec §4.6); expiring an expired key changes
+    /// nothing. Another user's key is not found unless the actor is an Owner.
+    pub fn expire(&self, actor: &User, id: &KeyId) -> Result<(), Error> {
+        self.get_key(actor, id)?;
+        if self.store.expire(id, self.now())? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("API key {id}")))
+        }
+    }
+
+    /// Deletes a key. Another user's key is not found unless the actor is an Owner.
+    pub fn delete(&self, actor: &User, id: &KeyId) -> Result<(), Error> {
+        self.get_key(actor, id)?;
+        if self.store.delete(id)? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("API key {id}")))
+        }
+    }
+
+    /// Deletes every key of a user, as Coder does when a user is deleted (spec §3 triggers).
+    pub fn delete_user_keys(&self, user_id: &str) -> Result<u64, Error> {
+        self.store.delete_by_user(user_id)
+    }
+
+    /// Deletes keys expired longer than `api_keys_retention` ago, in batches of 10,000
+    /// (spec §3); a retention of zero disables the purge. Returns how many were deleted.
+    pub fn purge_expired(&self) -> Result<u64, Error> {
+        let retention = self.settings.api_keys_retention;
+        if retention == Duration::ZERO {
+            return Ok(0);
+        }
+        let before = self.now().saturating_sub(retention);
+        let mut total = 0;
+        loop {
+            let deleted = self.store.purge_expired(before, PURGE_BATCH)?;
+            total += deleted;
+            if deleted < PURGE_BATCH as u64 {
+                return Ok(total);
+            }
+        }
+    }
+
+    fn visible(
+        &self,
+        actor: &User,
+        key: Option<Arc<ApiKey>>,
+        what: impl FnOnce() -> String,
+    ) -> Result<ApiKey, Error> {
+        match key {
+            Some(key) if may_see(actor, &key) => Ok((*key).clone()),
+            _ => Err(Error::NotFound(what())),
+        }
+    }
+}
+
+/// Coder's RBAC for keys, as tokenward needs it: your own keys, or everyone's as an Owner.
+fn may_see(actor: &User, key: &ApiKey) -> bool {
+    key.user_id == actor.id || actor.is_owner()
+}

@@ -1,0 +1,561 @@
+//! The lifecycle through `Authority` (spec §4, §6, §7), on the in-memory store with a manual
+//! clock. Item numbers are spec §9's.
+
+use std::sync::Arc;
+
+use tokenward::store::{KeyStore, ListFilter};
+use tokenward::{
+    ApiKey, Authority, CreateTokenRequest, Duration, Error, KeyId, KeyUpdate, ListTokens,
+    LoginType, ManualClock, MemoryStore, Settings, Timestamp, User,
+};
+
+const START: &str = "2026-03-01T12:00:00Z";
+
+struct World {
+    authority: Authority,
+    clock: Arc<ManualClock>,
+    owner: User,
+    alice: User,
+    bob: User,
+}
+
+fn world_with(settings: Settings) -> World {
+    let clock = Arc::new(ManualClock::new(Timestamp::parse_rfc3339(START).unwrap()));
+    let authority =
+        Authority::new(Arc::new(MemoryStore::new()), settings).with_clock(clock.clone());
+    World {
+        authority,
+        clock,
+        owner: User::new("owner-1", &["owner"]),
+        alice: User::new("alice", &[]),
+        bob: User::new("bob", &[]),
+    }
+}
+
+fn world() -> World {
+    world_with(Settings::default())
+}
+
+fn hours(n: i64) -> Duration {
+    Duration::from_hours(n).unwrap()
+}
+
+fn named(name: &str) -> CreateTokenRequest {
+    CreateTokenRequest {
+        token_name: name.into(),
+        ..CreateTokenRequest::default()
+    }
+}
+
+impl World {
+    fn now(&self) -> Timestamp {
+        self.authority.now()
+    }
+
+    fn token(&self, actor: &User, target: &User, request: CreateTokenRequest) -> (String, ApiKey) {
+        let minted = self
+            .authority
+            .create_token(actor, target, &request, "203.0.113.7")
+            .unwrap();
+        (minted.token.expose(), minted.key)
+    }
+}
+
+#[test]
+fn created_token_authenticates_and_its_first_use_is_recorded() {
+    let w = world();
+    let (token, key) = w.token(&w.alice, &w.alice, named("ci"));
+    assert_eq!(key.login_type, LoginType::Token);
+    // §9.52: default lifetime 7 days.
+    assert_eq!(key.expires_at, w.now().saturating_add(hours(168)));
+    let first = w.authority.authenticate(&token, "198.51.100.1").unwrap();
+    assert_eq!(first.key.user_id, "alice");
+    assert_eq!(
+        first.key.last_used,
+        w.now(),
+        "a new key's first use always writes (§7.1)"
+    );
+    assert_eq!(first.key.ip_address.to_string(), "198.51.100.1");
+    let stored = w.authority.store().get(&key.id).unwrap().unwrap();
+    assert_eq!(
+        (stored.last_used, stored.ip_address),
+        (first.key.last_used, first.key.ip_address)
+    );
+    // Within the hour nothing is written.
+    w.clock.advance(Duration::MINUTE);
+    assert_eq!(
+        w.authority
+            .authenticate(&token, "198.51.100.2")
+            .unwrap()
+            .update,
+        None
+    );
+}
+
+#[test]
+fn token_keys_do_not_slide_but_sessions_do() {
+    // §9.21, §9.22
+    let w = world();
+    let (token, key) = w.token(&w.alice, &w.alice, named("ci"));
+    let session = w
+        .authority
+        .create_session(&w.alice, LoginType::Password, "")
+        .unwrap();
+    let session_token = session.token.expose();
+    w.authority.authenticate(&token, "").unwrap();
+    w.authority.authenticate(&session_token, "").unwrap();
+    w.clock.advance(hours(2));
+    let t = w.authority.authenticate(&token, "").unwrap();
+    assert_eq!(t.key.expires_at, key.expires_at);
+    let s = w.authority.authenticate(&session_token, "").unwrap();
+    assert_eq!(
+        s.key.expires_at,
+        w.now().saturating_add(hours(24)),
+        "session slid to now + 24h"
+    );
+    assert_eq!(
+        w.authority
+            .store()
+            .get(&session.key.id)
+            .unwrap()
+            .unwrap()
+            .expires_at,
+        s.key.expires_at
+    );
+}
+
+#[test]
+fn sessions_last_the_session_duration_and_have_no_name() {
+    // §4.4, §9.61
+    let w = world_with(Settings {
+        session_duration: Duration::SECOND,
+        ..Settings::default()
+    });
+    let session = w
+        .authority
+        .create_session(&w.bob, LoginType::Oidc, "1.2.3.4")
+        .unwrap();
+    assert_eq!(session.key.lifetime_seconds, 1);
+    assert_eq!(
+        session.key.expires_at,
+        session.key.created_at.saturating_add(Duration::SECOND)
+    );
+    assert_eq!(
+        (session.key.token_name.as_str(), session.key.login_type),
+        ("", LoginType::Oidc)
+    );
+    w.clock.advance(hours(1));
+    let rejection = w
+        .authority
+        .authenticate(&session.token.expose(), "")
+        .unwrap_err();
+    assert_eq!(rejection.code(), "expired");
+    assert!(rejection.message().contains("session has expired"));
+    let err = w
+        .authority
+        .create_session(&w.bob, LoginType::Token, "")
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_argument");
+}
+
+#[test]
+fn rejections_are_coders() {
+    let w = world();
+    let (token, key) = w.token(&w.alice, &w.alice, named("ci"));
+    assert_eq!(
+        w.authority.authenticate("", "").unwrap_err().code(),
+        "missing"
+    );
+    assert_eq!(
+        w.authority.authenticate("test-wow", "").unwrap_err().code(),
+        "malformed"
+    );
+    assert_eq!(
+        w.authority
+            .authenticate("abcdefghij-abcdefghijklmnopqrstuv", "")
+            .unwrap_err()
+            .code(),
+        "unknown_key"
+    );
+    let forged = format!("{}-{}", key.id, "0".repeat(22));
+    assert_eq!(
+        w.authority.authenticate(&forged, "").unwrap_err().code(),
+        "invalid_secret"
+    );
+    w.authority.expire(&w.alice, &key.id).unwrap();
+    w.clock.advance(Duration::from_nanos(1_000));
+    let expired = w.authority.authenticate(&token, "").unwrap_err();
+    assert_eq!(expired.code(), "expired");
+    assert!(
+        expired
+            .detail()
+            .starts_with("API key expired at \"2026-03-01 12:00:00 +0000 UTC\""),
+        "{}",
+        expired.detail()
+    );
+}
+
+#[test]
+fn only_an_owner_creates_tokens_for_someone_else() {
+    // §9.70, §9.71
+    let w = world();
+    let err = w
+        .authority
+        .create_token(&w.alice, &w.bob, &named("x"), "")
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("forbidden", 403));
+    let (_, key) = w.token(&w.owner, &w.bob, named("x"));
+    assert_eq!(key.user_id, "bob");
+}
+
+#[test]
+fn lifetime_is_limited_by_the_targets_roles() {
+    // §9.58/59: the owner maximum replaces the member maximum, for the target.
+    let settings = Settings {
+        max_token_lifetime: hours(14 * 24),
+        max_admin_token_lifetime: hours(7 * 24),
+        ..Settings::default()
+    };
+    let w = world_with(settings);
+    let asking = |days: i64| CreateTokenRequest {
+        lifetime: hours(days * 24),
+        ..CreateTokenRequest::default()
+    };
+    assert!(
+        w.authority
+            .create_token(&w.owner, &w.bob, &asking(10), "")
+            .is_ok(),
+        "member target: 14d max"
+    );
+    let err = w
+        .authority
+        .create_token(&w.owner, &w.owner, &asking(8), "")
+        .unwrap_err();
+    assert_eq!(err.to_string(), "lifetime must be less than 168h0m0s");
+    assert_eq!(err.status(), 400);
+    assert_eq!(w.authority.token_config(&w.owner), hours(168));
+    assert_eq!(w.authority.token_config(&w.bob), hours(336));
+}
+
+#[test]
+fn a_duplicate_token_name_is_a_conflict() {
+    let w = world();
+    w.token(&w.alice, &w.alice, named("ci"));
+    let err = w
+        .authority
+        .create_token(&w.alice, &w.alice, &named("ci"), "")
+        .unwrap_err();
+    assert_eq!(
+        (err.status(), err.to_string()),
+        (409, "A token with name \"ci\" already exists.".into())
+    );
+    w.token(&w.bob, &w.bob, named("ci"));
+}
+
+#[test]
+fn unnamed_tokens_get_a_generated_name() {
+    let w = world();
+    let (_, a) = w.token(&w.alice, &w.alice, CreateTokenRequest::default());
+    let (_, b) = w.token(&w.alice, &w.alice, CreateTokenRequest::default());
+    for name in [&a.token_name, &b.token_name] {
+        let (adjective, rest) = name.split_once('_').unwrap();
+        assert!(adjective.chars().all(|c| c.is_ascii_lowercase()), "{name}");
+        assert!(rest.chars().last().unwrap().is_ascii_digit(), "{name}");
+    }
+}
+
+#[test]
+fn listing_shows_own_tokens_all_for_owners_and_hides_expired() {
+    // §9.53, §9.74, §9.77
+    let w = world();
+    // Listings are oldest first.
+    let (_, a1) = w.token(&w.alice, &w.alice, named("a1"));
+    w.clock.advance(Duration::SECOND);
+    let (_, a2) = w.token(&w.alice, &w.alice, named("a2"));
+    w.clock.advance(Duration::SECOND);
+    let (_, b1) = w.token(&w.bob, &w.bob, named("b1"));
+    w.authority
+        .create_session(&w.alice, LoginType::Password, "")
+        .unwrap();
+    let names = |keys: Vec<ApiKey>| keys.into_iter().map(|k| k.token_name).collect::<Vec<_>>();
+    let mine = ListTokens::default();
+    assert_eq!(
+        names(w.authority.list_tokens(&w.alice, &mine).unwrap()),
+        ["a1", "a2"],
+        "sessions are not tokens"
+    );
+    let all = ListTokens {
+        all: true,
+        ..ListTokens::default()
+    };
+    assert_eq!(
+        names(w.authority.list_tokens(&w.alice, &all).unwrap()),
+        ["a1", "a2"],
+        "a member sees only their own"
+    );
+    assert_eq!(
+        names(w.authority.list_tokens(&w.owner, &all).unwrap()),
+        ["a1", "a2", "b1"]
+    );
+    let bobs = ListTokens {
+        user_id: Some("bob".into()),
+        ..ListTokens::default()
+    };
+    assert!(w.authority.list_tokens(&w.alice, &bobs).unwrap().is_empty());
+    assert_eq!(
+        names(w.authority.list_tokens(&w.owner, &bobs).unwrap()),
+        ["b1"]
+    );
+    w.authority.expire(&w.alice, &a2.id).unwrap();
+    w.clock.advance(Duration::SECOND);
+    assert_eq!(
+        names(w.authority.list_tokens(&w.alice, &mine).unwrap()),
+        ["a1"]
+    );
+    let with_expired = ListTokens {
+        include_expired: true,
+        ..ListTokens::default()
+    };
+    assert_eq!(
+        names(w.authority.list_tokens(&w.alice, &with_expired).unwrap()),
+        ["a1", "a2"]
+    );
+    assert!(a1.created_at < a2.created_at && a2.created_at < b1.created_at);
+}
+
+#[test]
+fn members_cannot_see_or_touch_other_users_keys() {
+    // §9.67, §9.75: another user's key is "not found" for a member; an owner may act.
+    let w = world();
+    let (_, owners) = w.token(&w.owner, &w.owner, named("admin"));
+    for result in [
+        w.authority.get_key(&w.alice, &owners.id).map(|_| ()),
+        w.authority.expire(&w.alice, &owners.id),
+        w.authority.delete(&w.alice, &owners.id),
+    ] {
+        assert_eq!(result.unwrap_err().code(), "not_found");
+    }
+    let (_, alices) = w.token(&w.alice, &w.alice, named("mine"));
+    w.authority.expire(&w.owner, &alices.id).unwrap();
+    assert!(
+        w.authority
+            .get_key(&w.alice, &alices.id)
+            .unwrap()
+            .expires_at
+            <= w.now()
+    );
+}
+
+#[test]
+fn expire_is_idempotent_and_an_expired_key_can_be_deleted() {
+    // §9.67
+    let w = world();
+    let (_, key) = w.token(&w.alice, &w.alice, named("ci"));
+    w.authority.expire(&w.alice, &key.id).unwrap();
+    let first = w.authority.get_key(&w.alice, &key.id).unwrap().expires_at;
+    assert_eq!(first, w.now());
+    w.clock.advance(hours(1));
+    w.authority.expire(&w.alice, &key.id).unwrap();
+    assert_eq!(
+        w.authority.get_key(&w.alice, &key.id).unwrap().expires_at,
+        first
+    );
+    w.authority.delete(&w.alice, &key.id).unwrap();
+    assert_eq!(
+        w.authority.get_key(&w.alice, &key.id).unwrap_err().code(),
+        "not_found"
+    );
+    let unknown = KeyId::parse("nosuchkey0").unwrap();
+    assert_eq!(
+        w.authority.expire(&w.alice, &unknown).unwrap_err().code(),
+        "not_found"
+    );
+    assert_eq!(
+        w.authority.delete(&w.alice, &unknown).unwrap_err().code(),
+        "not_found"
+    );
+}
+
+#[test]
+fn find_token_takes_a_name_an_id_or_the_whole_token() {
+    // §4.8 `tokens rm <name|id|token>`
+    let w = world();
+    let (token, key) = w.token(&w.alice, &w.alice, named("ci"));
+    for text in ["ci", key.id.as_str(), token.as_str()] {
+        assert_eq!(
+            w.authority.find_token(&w.alice, "alice", text).unwrap().id,
+            key.id,
+            "{text}"
+        );
+    }
+    assert_eq!(
+        w.authority
+            .find_token(&w.alice, "alice", "nope")
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+    assert_eq!(
+        w.authority
+            .find_token(&w.bob, "bob", key.id.as_str())
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+}
+
+#[test]
+fn purge_removes_keys_expired_longer_than_the_retention() {
+    let w = world();
+    let (old, old_key) = w.token(&w.alice, &w.alice, named("old"));
+    let (_, recent_key) = w.token(&w.alice, &w.alice, named("recent"));
+    w.authority.expire(&w.alice, &old_key.id).unwrap();
+    w.clock.advance(hours(24 * 2));
+    w.authority.expire(&w.alice, &recent_key.id).unwrap();
+    w.clock.advance(hours(24 * 6)); // old expired 8 days ago, recent 6 days ago
+    // Until the purge an expired key answers "expired", not "invalid" (§7.7).
+    assert_eq!(
+        w.authority.authenticate(&old, "").unwrap_err().code(),
+        "expired"
+    );
+    assert_eq!(w.authority.purge_expired().unwrap(), 1);
+    assert_eq!(
+        w.authority.authenticate(&old, "").unwrap_err().code(),
+        "unknown_key"
+    );
+    assert!(w.authority.get_key(&w.alice, &recent_key.id).is_ok());
+}
+
+#[test]
+fn zero_retention_disables_the_purge() {
+    let w = world_with(Settings {
+        api_keys_retention: Duration::ZERO,
+        ..Settings::default()
+    });
+    let (_, key) = w.token(&w.alice, &w.alice, named("x"));
+    w.authority.expire(&w.alice, &key.id).unwrap();
+    w.clock.advance(hours(24 * 365));
+    assert_eq!(w.authority.purge_expired().unwrap(), 0);
+    assert!(w.authority.get_key(&w.alice, &key.id).is_ok());
+}
+
+#[test]
+fn deleting_a_users_keys_logs_them_out() {
+    let w = world();
+    let (token, _) = w.token(&w.alice, &w.alice, named("x"));
+    w.authority
+        .create_session(&w.alice, LoginType::Github, "")
+        .unwrap();
+    assert_eq!(w.authority.delete_user_keys("alice").unwrap(), 2);
+    assert_eq!(
+        w.authority.authenticate(&token, "").unwrap_err().code(),
+        "unknown_key"
+    );
+}
+
+/// A store whose every operation fails, to show failures become 500s and typed errors.
+struct BrokenStore;
+
+impl KeyStore for BrokenStore {
+    fn insert(&self, _: &ApiKey) -> Result<(), Error> {
+        Err(Error::Store("disk full".into()))
+    }
+    fn get(&self, _: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
+        Err(Error::Store("disk I/O error".into()))
+    }
+    fn get_by_name(&self, _: &str, _: &str) -> Result<Option<Arc<ApiKey>>, Error> {
+        Err(Error::Store("disk I/O error".into()))
+    }
+    fn list(&self, _: &ListFilter) -> Result<Vec<ApiKey>, Error> {
+        Err(Error::Store("disk I/O error".into()))
+    }
+    fn apply(&self, _: &KeyUpdate) -> Result<bool, Error> {
+        Err(Error::Store("disk full".into()))
+    }
+    fn expire(&self, _: &KeyId, _: Timestamp) -> Result<bool, Error> {
+        Err(Error::Store("disk full".into()))
+    }
+    fn delete(&self, _: &KeyId) -> Result<bool, Error> {
+        Err(Error::Store("disk full".into()))
+    }
+    fn delete_by_user(&self, _: &str) -> Result<u64, Error> {
+        Err(Error::Store("disk full".into()))
+    }
+    fn purge_expired(&self, _: Timestamp, _: usize) -> Result<u64, Error> {
+        Err(Error::Store("disk full".into()))
+    }
+}
+
+#[test]
+fn a_failing_store_is_a_500_never_an_invalid_key() {
+    // §9.13
+    let authority = Authority::new(Arc::new(BrokenStore), Settings::default());
+    let rejection = authority
+        .authenticate("abcdefghij-abcdefghijklmnopqrstuv", "")
+        .unwrap_err();
+    assert_eq!((rejection.code(), rejection.status()), ("internal", 500));
+    assert_eq!(
+        rejection.detail(),
+        "Internal error fetching API key by id. key store: disk I/O error"
+    );
+    let alice = User::new("alice", &[]);
+    let err = authority
+        .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
+        .unwrap_err();
+    assert_eq!((err.code(), err.status()), ("store", 500));
+    assert_eq!(
+        authority
+            .list_tokens(&alice, &ListTokens::default())
+            .unwrap_err()
+            .code(),
+        "store"
+    );
+}
+
+#[test]
+fn a_failed_refresh_write_is_a_500() {
+    // §6 row 8: "API key couldn't update".
+    struct ReadOnly(MemoryStore);
+    impl KeyStore for ReadOnly {
+        fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+            self.0.insert(key)
+        }
+        fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
+            self.0.get(id)
+        }
+        fn get_by_name(&self, user: &str, name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
+            self.0.get_by_name(user, name)
+        }
+        fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
+            self.0.list(filter)
+        }
+        fn apply(&self, _: &KeyUpdate) -> Result<bool, Error> {
+            Err(Error::Store("read-only".into()))
+        }
+        fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+            self.0.expire(id, now)
+        }
+        fn delete(&self, id: &KeyId) -> Result<bool, Error> {
+            self.0.delete(id)
+        }
+        fn delete_by_user(&self, user: &str) -> Result<u64, Error> {
+            self.0.delete_by_user(user)
+        }
+        fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
+            self.0.purge_expired(before, limit)
+        }
+    }
+    let authority = Authority::new(Arc::new(ReadOnly(MemoryStore::new())), Settings::default());
+    let alice = User::new("alice", &[]);
+    let token = authority
+        .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
+        .unwrap()
+        .token
+        .expose();
+    let rejection = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!((rejection.code(), rejection.status()), ("internal", 500));
+    assert_eq!(
+        rejection.detail(),
+        "API key couldn't update: key store: read-only."
+    );
+}
