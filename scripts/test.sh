@@ -26,6 +26,9 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "the library builds without the CLI"
+cargo check --locked --lib --no-default-features
+
 step "cargo test"
 cargo test --locked
 

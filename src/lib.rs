@@ -72,6 +72,6 @@ pub use issue::{CreateTokenRequest, NewKey, User};
 pub use key::{AllowEntry, ApiKey, LoginType, Scope};
 pub use refresh::KeyUpdate;
 pub use settings::{Duration, Settings};
-pub use store::{KeyStore, ListFilter, MemoryStore};
+pub use store::{KeyStore, ListFilter, MemoryStore, SqliteOptions, SqliteStore};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use token::{KeyId, ParseError, Secret, Token};

@@ -398,3 +398,49 @@ macro_rules! store_suite {
 }
 
 store_suite!(memory, MemoryStore::new());
+
+/// A `SqliteStore` in a fresh file that lives as long as the store.
+struct TempSqlite {
+    store: tokenward::SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+impl TempSqlite {
+    fn new() -> TempSqlite {
+        let dir = tempfile::tempdir().unwrap();
+        let store = tokenward::SqliteStore::open(dir.path().join("keys.db")).unwrap();
+        TempSqlite { store, _dir: dir }
+    }
+}
+
+impl KeyStore for TempSqlite {
+    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+        self.store.insert(key)
+    }
+    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.store.get(id)
+    }
+    fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.store.get_by_name(user_id, token_name)
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
+        self.store.list(filter)
+    }
+    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error> {
+        self.store.apply(update)
+    }
+    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+        self.store.expire(id, now)
+    }
+    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
+        self.store.delete(id)
+    }
+    fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
+        self.store.delete_by_user(user_id)
+    }
+    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
+        self.store.purge_expired(before, limit)
+    }
+}
+
+store_suite!(sqlite, TempSqlite::new());

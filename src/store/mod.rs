@@ -13,6 +13,7 @@ mod memory;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// Coder's purge deletes at most this many expired keys per batch (spec §3, dbpurge).
 pub const PURGE_BATCH: usize = 10_000;

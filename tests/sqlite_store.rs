@@ -1,0 +1,618 @@
+//! What `SqliteStore` promises beyond the shared store suite: the file survives reopening
+//! exactly, its schema is versioned, bad paths fail clearly, and handles (threads, processes)
+//! share one file safely.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use tempfile::TempDir;
+use tokenward::key::remote_ip;
+use tokenward::{
+    AllowEntry, ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope,
+    SecretHash, SqliteOptions, SqliteStore, Timestamp,
+};
+
+fn ts(text: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(text).unwrap()
+}
+
+fn key(n: u32, user: &str, login_type: LoginType, name: &str) -> ApiKey {
+    ApiKey {
+        id: KeyId::parse(&format!("key{n:07}")).unwrap(),
+        hashed_secret: SecretHash::of_bytes(format!("secret{n}").as_bytes())
+            .as_bytes()
+            .to_vec(),
+        user_id: user.into(),
+        last_used: Timestamp::UNIX_EPOCH,
+        expires_at: ts("2026-04-01T00:00:00Z"),
+        created_at: Timestamp::from_unix_micros(
+            ts("2026-03-01T00:00:00Z").unix_micros() + i64::from(n),
+        ),
+        updated_at: ts("2026-03-01T00:00:00Z"),
+        login_type,
+        lifetime_seconds: 86_400,
+        ip_address: remote_ip("203.0.113.7"),
+        token_name: name.into(),
+        scopes: vec![Scope::public("all").unwrap()],
+        allow_list: vec![AllowEntry::wildcard()],
+    }
+}
+
+/// A temporary directory and a database path inside it.
+fn db() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    (dir, path)
+}
+
+fn store_error(result: Result<SqliteStore, Error>) -> String {
+    match result {
+        Err(Error::Store(message)) => message,
+        Err(other) => panic!("expected Error::Store, got {other:?}"),
+        Ok(store) => panic!("expected an error, opened {store:?}"),
+    }
+}
+
+/// Keys whose every column is unusual in some way.
+fn odd_keys() -> Vec<ApiKey> {
+    let mut wrong_hash = key(1, "alice", LoginType::Token, "ci");
+    wrong_hash.hashed_secret = vec![1, 2, 3];
+    wrong_hash.ip_address = remote_ip("2001:db8::7");
+    wrong_hash.last_used = ts("0001-01-01T00:00:00Z"); // Go's zero time, older Coder rows
+    wrong_hash.lifetime_seconds = -5;
+    wrong_hash.scopes = vec![
+        Scope::public("workspace:read").unwrap(),
+        Scope::public("template:*").unwrap(),
+        Scope::public("all").unwrap(),
+    ];
+    wrong_hash.allow_list = vec![
+        "workspace:6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f"
+            .parse()
+            .unwrap(),
+        "*:*".parse().unwrap(),
+        "template:*".parse().unwrap(),
+    ];
+    wrong_hash.expires_at = ts("2026-04-01T00:00:00.123456Z");
+
+    let mut empty_hash = key(2, "user:default/jane", LoginType::OAuth2ProviderApp, "");
+    empty_hash.hashed_secret = Vec::new();
+    empty_hash.scopes = Vec::new();
+    empty_hash.ip_address = remote_ip("::1");
+    empty_hash.lifetime_seconds = i64::MAX;
+
+    let mut extremes = key(
+        3,
+        "ünïcode \"quoted\" user",
+        LoginType::Password,
+        "naïve\\name",
+    );
+    extremes.last_used = Timestamp::MIN;
+    extremes.expires_at = Timestamp::MAX;
+    extremes.created_at = Timestamp::from_unix_micros(-1);
+    extremes.updated_at = Timestamp::MIN;
+    extremes.lifetime_seconds = i64::MIN;
+    extremes.ip_address = remote_ip("0.0.0.0");
+
+    let mut rest: Vec<ApiKey> = [
+        LoginType::Github,
+        LoginType::Oidc,
+        LoginType::None,
+        LoginType::Token,
+    ]
+    .into_iter()
+    .zip(4..)
+    .map(|(t, n)| key(n, "bob", t, &format!("name-{n}")))
+    .collect();
+    rest.splice(0..0, [wrong_hash, empty_hash, extremes]);
+    rest
+}
+
+#[test]
+fn reopening_the_file_keeps_every_column_exactly() {
+    let (_dir, path) = db();
+    let keys = odd_keys();
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for k in &keys {
+            store.insert(k).unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    for k in &keys {
+        assert_eq!(store.get(&k.id).unwrap().as_deref(), Some(k), "{}", k.id);
+    }
+    let mut sorted = keys.clone();
+    sorted.sort_by_key(|k| (k.created_at, k.id));
+    assert_eq!(store.list(&ListFilter::default()).unwrap(), sorted);
+    store.integrity_check().unwrap();
+}
+
+#[test]
+fn a_new_file_records_the_schema_version_and_uses_wal() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(SqliteStore::SCHEMA_VERSION, 1);
+    assert_eq!(store.path(), path);
+    let raw = Connection::open(&path).unwrap();
+    let mode: String = raw
+        .pragma_query_value(None, "journal_mode", |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn any_busy_timeout_is_accepted() {
+    let (_dir, path) = db();
+    for busy_timeout in [Duration::ZERO, Duration::MAX] {
+        let store = SqliteStore::open_with(
+            &path,
+            SqliteOptions {
+                busy_timeout,
+                max_idle_readers: 0,
+            },
+        )
+        .unwrap();
+        store.insert(&key(1, "alice", LoginType::Token, "ci")).ok();
+        assert!(
+            store
+                .get(&KeyId::parse("key0000001").unwrap())
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[test]
+fn a_file_with_a_newer_schema_is_refused() {
+    let (_dir, path) = db();
+    drop(SqliteStore::open(&path).unwrap());
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 7)
+        .unwrap();
+    let message = store_error(SqliteStore::open(&path));
+    assert!(
+        message.ends_with(
+            "database schema version 7 is newer than this tokenward supports (1); upgrade tokenward"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_directory_is_not_a_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let message = store_error(SqliteStore::open(dir.path()));
+    assert_eq!(
+        message,
+        format!(
+            "{} is a directory, not a database file",
+            dir.path().display()
+        )
+    );
+}
+
+#[test]
+fn a_device_is_not_a_database_file() {
+    let message = store_error(SqliteStore::open("/dev/null"));
+    assert_eq!(
+        message,
+        "/dev/null is not a regular file, so not a database file"
+    );
+}
+
+#[test]
+fn a_file_of_random_bytes_is_not_a_tokenward_database() {
+    let (_dir, path) = db();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let bytes: Vec<u8> = (0..8192)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    std::fs::write(&path, &bytes).unwrap();
+    let message = store_error(SqliteStore::open(&path));
+    assert_eq!(
+        message,
+        format!(
+            "{} is not a tokenward database: file is not a database",
+            path.display()
+        )
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file is left alone"
+    );
+}
+
+#[test]
+fn another_applications_sqlite_database_is_refused_and_left_alone() {
+    let (_dir, path) = db();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("CREATE TABLE notes (body TEXT);")
+        .unwrap();
+    let message = store_error(SqliteStore::open(&path));
+    assert!(
+        message.starts_with(&format!("{} is not a tokenward database", path.display())),
+        "{message}"
+    );
+    let raw = Connection::open(&path).unwrap();
+    let tables: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'api_keys'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0);
+}
+
+#[test]
+fn an_unwritable_location_is_a_clear_error() {
+    // Permission bits do not stop root, so use places nobody can create a file in.
+    let (dir, _) = db();
+    let missing_parent = dir.path().join("no/such/dir/keys.db");
+    let message = store_error(SqliteStore::open(&missing_parent));
+    assert!(
+        message.starts_with(&format!("cannot open {}", missing_parent.display())),
+        "{message}"
+    );
+    assert!(!missing_parent.parent().unwrap().exists());
+
+    let in_proc = Path::new("/proc/tokenward-test-keys.db");
+    let message = store_error(SqliteStore::open(in_proc));
+    assert!(
+        message.contains(&in_proc.display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn two_handles_on_one_file_see_each_others_writes() {
+    let (_dir, path) = db();
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    let k = key(1, "alice", LoginType::Password, "");
+    // `a` reads first, so its pooled reader exists before `b` writes.
+    assert_eq!(a.get(&k.id).unwrap(), None);
+    b.insert(&k).unwrap();
+    assert_eq!(a.get(&k.id).unwrap().as_deref(), Some(&k));
+
+    let update = KeyUpdate {
+        id: k.id,
+        last_used: ts("2026-03-01T12:00:00Z"),
+        expires_at: ts("2026-04-02T00:00:00Z"),
+        ip_address: remote_ip("1.1.1.1"),
+        previous_expires_at: k.expires_at,
+    };
+    assert!(a.apply(&update).unwrap());
+    let seen = b.get(&k.id).unwrap().unwrap();
+    assert_eq!(
+        (seen.last_used, seen.expires_at),
+        (update.last_used, update.expires_at)
+    );
+
+    // The name index holds across handles.
+    a.insert(&key(2, "alice", LoginType::Token, "ci")).unwrap();
+    assert_eq!(
+        b.insert(&key(3, "alice", LoginType::Token, "ci"))
+            .unwrap_err(),
+        Error::NameConflict { name: "ci".into() }
+    );
+    assert!(b.delete(&k.id).unwrap());
+    assert_eq!(a.get(&k.id).unwrap(), None);
+}
+
+#[test]
+fn the_schema_has_coders_indexes() {
+    let (_dir, path) = db();
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let sql_of = |name: &str| -> String {
+        raw.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+            [name],
+            |row| row.get(0),
+        )
+        .unwrap_or_else(|e| panic!("index {name}: {e}"))
+    };
+    let name_index = sql_of("idx_api_key_name");
+    assert!(
+        name_index.starts_with("CREATE UNIQUE INDEX"),
+        "{name_index}"
+    );
+    assert!(
+        name_index.contains("(user_id, token_name)")
+            && name_index.contains("WHERE login_type = 'token'"),
+        "{name_index}"
+    );
+    assert!(sql_of("idx_api_keys_user").contains("(user_id)"));
+    assert!(sql_of("api_keys_last_used_idx").contains("(last_used DESC)"));
+    assert!(sql_of("idx_api_keys_expires_at").contains("(expires_at)"));
+}
+
+#[test]
+fn times_are_stored_as_integer_microseconds_and_the_hash_as_a_blob() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    let k = key(1, "alice", LoginType::Token, "ci");
+    store.insert(&k).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let row: (
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        String,
+        String,
+    ) = raw
+        .query_row(
+            "SELECT typeof(last_used), typeof(expires_at), typeof(created_at), \
+             typeof(updated_at), typeof(hashed_secret), expires_at, created_at, scopes, \
+             allow_list FROM api_keys",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            "integer".into(),
+            "integer".into(),
+            "integer".into(),
+            "integer".into(),
+            "blob".into(),
+            k.expires_at.unix_micros(),
+            k.created_at.unix_micros(),
+            r#"["coder:all"]"#.into(),
+            r#"["*:*"]"#.into(),
+        )
+    );
+}
+
+#[test]
+fn an_empty_allow_list_violates_coders_check() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    let mut k = key(1, "alice", LoginType::Token, "ci");
+    k.allow_list.clear();
+    match store.insert(&k).unwrap_err() {
+        Error::Store(message) => {
+            assert!(
+                message.contains("api_keys_allow_list_not_empty"),
+                "{message}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.get(&k.id).unwrap(), None);
+}
+
+#[test]
+fn a_duplicate_id_names_the_id() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .insert(&key(1, "alice", LoginType::Token, "a"))
+        .unwrap();
+    let err = store
+        .insert(&key(1, "bob", LoginType::Token, "b"))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Error::Store(format!(
+            "{}: a key with id key0000001 already exists",
+            path.display()
+        ))
+    );
+}
+
+#[test]
+fn a_row_that_does_not_decode_names_the_key_and_the_column() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    let raw = Connection::open(&path).unwrap();
+    let insert = |id: &str, ip: &str, scopes: &str, allow_list: &str| {
+        raw.execute(
+            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, \
+             created_at, updated_at, login_type, ip_address, scopes, allow_list) \
+             VALUES (?1, x'00', 'mallory', 0, 0, 0, 0, 'token', ?2, ?3, ?4)",
+            [id, ip, scopes, allow_list],
+        )
+        .unwrap();
+    };
+    let only = |user: &str| ListFilter {
+        user_id: Some(user.into()),
+        ..ListFilter::default()
+    };
+    let message = |result: Result<Vec<ApiKey>, Error>| match result {
+        Err(Error::Store(message)) => message,
+        other => panic!("{other:?}"),
+    };
+
+    insert("short", "1.2.3.4", "[]", r#"["*:*"]"#);
+    let m = message(store.list(&only("mallory")));
+    assert!(m.contains(r#"key "short": column id"#), "{m}");
+    raw.execute("DELETE FROM api_keys", []).unwrap();
+
+    insert("badaddress", "1.2.3.4/32", "[]", r#"["*:*"]"#);
+    let m = message(store.list(&only("mallory")));
+    assert!(m.contains(r#"key "badaddress": column ip_address"#), "{m}");
+    let id = KeyId::parse("badaddress").unwrap();
+    assert!(store.get(&id).is_err());
+    raw.execute("DELETE FROM api_keys", []).unwrap();
+
+    insert("badscopes0", "1.2.3.4", "[1, 2]", r#"["*:*"]"#);
+    let m = message(store.list(&only("mallory")));
+    assert!(m.contains(r#"key "badscopes0": column scopes"#), "{m}");
+    raw.execute("DELETE FROM api_keys", []).unwrap();
+
+    insert("badallow00", "1.2.3.4", "[]", r#"["nocolon"]"#);
+    let m = message(store.list(&only("mallory")));
+    assert!(m.contains(r#"key "badallow00": column allow_list"#), "{m}");
+}
+
+#[test]
+fn a_check_constraint_keeps_unknown_login_types_out() {
+    let (_dir, path) = db();
+    drop(SqliteStore::open(&path).unwrap());
+    let raw = Connection::open(&path).unwrap();
+    let err = raw
+        .execute(
+            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, \
+             created_at, updated_at, login_type, scopes, allow_list) \
+             VALUES ('key0000001', x'00', 'u', 0, 0, 0, 0, 'saml', '[]', '[\"*:*\"]')",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("CHECK constraint failed"), "{err}");
+}
+
+#[test]
+fn many_handles_opening_a_new_file_at_once_all_succeed() {
+    let (_dir, path) = db();
+    let path = Arc::new(path);
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let path = Arc::clone(&path);
+            std::thread::spawn(move || SqliteStore::open(&*path).map(|s| s.schema_version()))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().unwrap().unwrap(), 1);
+    }
+}
+
+#[test]
+fn concurrent_writers_and_readers_on_several_handles_never_see_locked() {
+    let (_dir, path) = db();
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_secs(10),
+        ..SqliteOptions::default()
+    };
+    let handles: Vec<_> = (0..4u32)
+        .map(|t| {
+            let store = SqliteStore::open_with(&path, options.clone()).unwrap();
+            std::thread::spawn(move || {
+                for n in 0..50 {
+                    let k = key(t * 1000 + n, "alice", LoginType::Token, &format!("{t}-{n}"));
+                    store.insert(&k).unwrap();
+                    assert!(store.get(&k.id).unwrap().is_some());
+                    let update = KeyUpdate {
+                        id: k.id,
+                        last_used: ts("2026-03-02T00:00:00Z"),
+                        expires_at: k.expires_at,
+                        ip_address: remote_ip("10.0.0.1"),
+                        previous_expires_at: k.expires_at,
+                    };
+                    assert!(store.apply(&update).unwrap());
+                    store.list(&ListFilter::default()).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let keys = store.list(&ListFilter::default()).unwrap();
+    assert_eq!(keys.len(), 200);
+    assert!(
+        keys.iter()
+            .all(|k| k.last_used == ts("2026-03-02T00:00:00Z"))
+    );
+    store.integrity_check().unwrap();
+}
+
+/// Set by [`processes_share_one_file`] for the children it starts.
+const CHILD_PATH: &str = "TOKENWARD_SQLITE_CHILD_DB";
+const CHILD_INDEX: &str = "TOKENWARD_SQLITE_CHILD_INDEX";
+const PER_CHILD: u32 = 100;
+
+#[test]
+fn processes_share_one_file() {
+    let (_dir, path) = db();
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_process_writes",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env(CHILD_PATH, &path)
+                .env(CHILD_INDEX, i.to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "child failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let keys = store.list(&ListFilter::default()).unwrap();
+    assert_eq!(keys.len(), 3 * PER_CHILD as usize);
+    assert_eq!(
+        store
+            .purge_expired(ts("2026-03-01T00:00:00Z"), 1000)
+            .unwrap(),
+        3 * PER_CHILD as u64
+    );
+    store.integrity_check().unwrap();
+}
+
+/// The child side of [`processes_share_one_file`]; does nothing when run on its own.
+#[test]
+#[ignore = "started by processes_share_one_file"]
+fn child_process_writes() {
+    let (Ok(path), Ok(index)) = (std::env::var(CHILD_PATH), std::env::var(CHILD_INDEX)) else {
+        return;
+    };
+    let index: u32 = index.parse().unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    for n in 0..PER_CHILD {
+        let k = key(
+            index * 1000 + n,
+            "alice",
+            LoginType::Token,
+            &format!("{index}-{n}"),
+        );
+        store.insert(&k).unwrap();
+        assert!(store.get(&k.id).unwrap().is_some());
+        assert!(store.expire(&k.id, ts("2026-02-01T00:00:00Z")).unwrap());
+        store.list(&ListFilter::default()).unwrap();
+    }
+}
