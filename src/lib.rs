@@ -13,7 +13,9 @@
 //! - checks a presented token in Coder's order and answers with Coder's exact messages,
 //!   status and `WWW-Authenticate` ([`check`], [`http`]);
 //! - decides `last_used` and sliding-expiry refreshes ([`refresh`]);
-//! - finds the token in a request as Coder's middleware does ([`extract`]).
+//! - finds the token in a request as Coder's middleware does ([`extract`]);
+//! - keeps keys itself when the host has no key table: [`Authority`] over a [`KeyStore`]
+//!   ([`MemoryStore`], or [`SqliteStore`], one file shared by threads and processes).
 //!
 //! What it deliberately does not do: keep users, roles or OAuth links (the host passes users in
 //! and checks its own identity-provider links), or change Coder's hash scheme.
