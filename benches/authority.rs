@@ -9,31 +9,17 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Instant;
 
+mod support;
+
+use support::measure_batches as measure;
 use tokenward::check::verify;
 use tokenward::{
     Authority, Clock, CreateTokenRequest, Duration, KeyStore, LoginType, ManualClock, MemoryStore,
     Settings, SqliteStore, Timestamp, User,
 };
 
-const SAMPLES: usize = 21;
 const KEYS: usize = 10_000;
-
-/// Median nanoseconds per call of `f` over SAMPLES batches of `batch` calls.
-fn measure(batch: u64, mut f: impl FnMut()) -> f64 {
-    let mut samples: Vec<f64> = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed().as_nanos() as f64 / batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[SAMPLES / 2]
-}
 
 /// An authority over `store` with `KEYS` session tokens for distinct users. Their first uses
 /// are spread over an hour from `start`, and the clock is left at `start + 1h`, so refresh

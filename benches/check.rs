@@ -5,41 +5,15 @@
 //! compare medians from this same run.
 
 use std::hint::black_box;
-use std::time::Instant;
 
+mod support;
+
+use support::measure;
 use tokenward::check::verify;
 use tokenward::key::remote_ip;
 use tokenward::{
     AllowEntry, ApiKey, KeyId, LoginType, Scope, SecretHash, Settings, Timestamp, Token,
 };
-
-const SAMPLES: usize = 21;
-
-/// Median nanoseconds per call of `f`, over SAMPLES batches sized to ~20 ms each.
-fn measure(mut f: impl FnMut()) -> f64 {
-    let mut batch = 1u64;
-    loop {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        if start.elapsed().as_millis() >= 20 {
-            break;
-        }
-        batch *= 2;
-    }
-    let mut samples: Vec<f64> = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed().as_nanos() as f64 / batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[SAMPLES / 2]
-}
 
 fn main() {
     let secret = "abcdefghijklmnopqrstuv";

@@ -52,6 +52,18 @@ fn expect_eq<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Res
     }
 }
 
+/// An operational error against `{"status", "message", "detail"}`, as Coder's HTTP answer.
+fn expect_error(e: &tokenward::Error, want: &Value) -> Result<(), String> {
+    let answer = tokenward::http::error_answer(e);
+    expect_eq(
+        "status",
+        u64::from(answer.status),
+        want["status"].as_u64().unwrap(),
+    )?;
+    expect_eq("message", e.message().as_str(), text(&want["message"]))?;
+    expect_eq("detail", e.to_string().as_str(), text(&want["detail"]))
+}
+
 fn text(v: &Value) -> &str {
     v.as_str()
         .unwrap_or_else(|| panic!("expected a string, got {v}"))
@@ -196,24 +208,7 @@ fn lifetime_vectors() {
                     want["lifetime_seconds"].as_i64().unwrap(),
                 )
             }
-            Err(e) if want.get("error").is_some() => {
-                let answer = tokenward::http::error_answer(&e);
-                expect_eq(
-                    "status",
-                    u64::from(answer.status),
-                    want["error"]["status"].as_u64().unwrap(),
-                )?;
-                expect_eq(
-                    "message",
-                    e.message().as_str(),
-                    text(&want["error"]["message"]),
-                )?;
-                expect_eq(
-                    "detail",
-                    e.to_string().as_str(),
-                    text(&want["error"]["detail"]),
-                )
-            }
+            Err(e) if want.get("error").is_some() => expect_error(&e, &want["error"]),
             got => Err(format!("got {got:?}, want {want}")),
         }
     });
@@ -272,23 +267,7 @@ fn scopes_vectors() {
                 expect_eq("scopes", names, want_names)?;
                 expect_eq("scope", legacy_scope(&got), text(&want["scope"]))
             }
-            Err(e) if want.get("error").is_some() => {
-                expect_eq(
-                    "status",
-                    u64::from(e.status()),
-                    want["error"]["status"].as_u64().unwrap(),
-                )?;
-                expect_eq(
-                    "message",
-                    e.message().as_str(),
-                    text(&want["error"]["message"]),
-                )?;
-                expect_eq(
-                    "detail",
-                    e.to_string().as_str(),
-                    text(&want["error"]["detail"]),
-                )
-            }
+            Err(e) if want.get("error").is_some() => expect_error(&e, &want["error"]),
             got => Err(format!("got {got:?}, want {want}")),
         }
     });
