@@ -116,8 +116,7 @@ pub fn generate(params: KeyParams, now: Timestamp) -> Result<NewKey, Error> {
     );
     let mut scopes = params.scopes;
     if scopes.is_empty() {
-        scopes
-            .push(Scope::public(Scope::ALL).unwrap_or_else(|| unreachable!("coder:all is public")));
+        scopes.push(Scope::all());
     }
     let key = ApiKey {
         id: token.id(),

@@ -284,6 +284,11 @@ impl Scope {
         "organization:*",
     ];
 
+    /// `coder:all`, the default scope everywhere (spec §8).
+    pub fn all() -> Scope {
+        Scope(Self::ALL.to_owned())
+    }
+
     /// The canonical scope for a requested name: maps the aliases `all` and
     /// `application_connect` (spec §8); `None` when the name is not public.
     pub fn public(name: &str) -> Option<Scope> {

@@ -166,34 +166,35 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
     let settings = Settings::from_env().map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    if let Command::Config = cli.command {
-        println!("{:<32} {}", "db", cli.db.display());
-        for (name, value) in settings.describe() {
-            println!("{name:<32} {value}");
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&cli.db)?);
-    let authority = Authority::new(store, settings);
-    let operator = User::new(cli.operator, &[tokenward::issue::OWNER_ROLE]);
+    // `config` needs no database; every other command opens it.
+    let open = |settings: Settings| -> Result<Authority, Error> {
+        let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&cli.db)?);
+        Ok(Authority::new(store, settings))
+    };
+    let operator = User::new(cli.operator.clone(), &[tokenward::issue::OWNER_ROLE]);
     match cli.command {
-        Command::Tokens(command) => tokens(&authority, &operator, command),
+        Command::Config => {
+            println!("{:<32} {}", "db", cli.db.display());
+            for (name, value) in settings.describe() {
+                println!("{name:<32} {value}");
+            }
+        }
+        Command::Tokens(command) => tokens(&open(settings)?, &operator, command)?,
         Command::Sessions(SessionsCommand::Create {
             user,
             login_type,
             remote_addr,
         }) => {
             let login_type: LoginType = login_type.parse()?;
-            let minted = authority.create_session(
-                &target(&operator, &user, false),
-                login_type,
-                &remote_addr,
-            )?;
+            let user = target(&operator, &user, false);
+            let minted = open(settings)?.create_session(&user, login_type, &remote_addr)?;
             println!("{}", minted.token.expose());
-            Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { token, remote_addr } => verify(&authority, &token, &remote_addr),
+        Command::Verify { token, remote_addr } => {
+            return verify(&open(settings)?, &token, &remote_addr);
+        }
         Command::Purge => {
+            let authority = open(settings)?;
             let retention = authority.settings().api_keys_retention;
             if retention == Duration::ZERO {
                 println!("Purge is disabled (api_keys_retention is 0).");
@@ -201,17 +202,12 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 let purged = authority.purge_expired()?;
                 println!("Purged {purged} key(s) expired more than {retention} ago.");
             }
-            Ok(ExitCode::SUCCESS)
         }
-        Command::Config => unreachable!("handled before opening the database"),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-fn tokens(
-    authority: &Authority,
-    operator: &User,
-    command: TokensCommand,
-) -> Result<ExitCode, Error> {
+fn tokens(authority: &Authority, operator: &User, command: TokensCommand) -> Result<(), Error> {
     match command {
         TokensCommand::Create(args) => create(authority, operator, args)?,
         TokensCommand::List {
@@ -259,7 +255,7 @@ fn tokens(
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn create(authority: &Authority, operator: &User, args: CreateArgs) -> Result<(), Error> {
