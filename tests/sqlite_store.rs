@@ -2,43 +2,24 @@
 //! exactly, its schema is versioned, bad paths fail clearly, and handles (threads, processes)
 //! share one file safely.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::ts;
 use rusqlite::Connection;
 use tempfile::TempDir;
 use tokenward::key::remote_ip;
 use tokenward::{
-    AllowEntry, ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope,
-    SecretHash, SqliteOptions, SqliteStore, Timestamp,
+    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope, SqliteOptions,
+    SqliteStore, Timestamp,
 };
 
-fn ts(text: &str) -> Timestamp {
-    Timestamp::parse_rfc3339(text).unwrap()
-}
-
 fn key(n: u32, user: &str, login_type: LoginType, name: &str) -> ApiKey {
-    ApiKey {
-        id: KeyId::parse(&format!("key{n:07}")).unwrap(),
-        hashed_secret: SecretHash::of_bytes(format!("secret{n}").as_bytes())
-            .as_bytes()
-            .to_vec(),
-        user_id: user.into(),
-        last_used: Timestamp::UNIX_EPOCH,
-        expires_at: ts("2026-04-01T00:00:00Z"),
-        created_at: Timestamp::from_unix_micros(
-            ts("2026-03-01T00:00:00Z").unix_micros() + i64::from(n),
-        ),
-        updated_at: ts("2026-03-01T00:00:00Z"),
-        login_type,
-        lifetime_seconds: 86_400,
-        ip_address: remote_ip("203.0.113.7"),
-        token_name: name.into(),
-        scopes: vec![Scope::public("all").unwrap()],
-        allow_list: vec![AllowEntry::wildcard()],
-    }
+    common::key(n, user, login_type, name, "2026-04-01T00:00:00Z")
 }
 
 /// A temporary directory and a database path inside it.
