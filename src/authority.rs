@@ -137,13 +137,22 @@ impl Authority {
                 update: None,
             });
         };
+        let written_at = self.now();
         self.store
-            .apply(&update)
+            .apply(&update, written_at)
             .map_err(|e| Rejection::update_failed(&e.to_string()))?;
-        let mut key = (*stored).clone();
-        key.apply(&update);
+        // Read back what the store kept: a concurrent expire or refresh may have won.
+        let key = match self.store.get(&id) {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                let mut key = (*stored).clone();
+                key.apply(&update, written_at);
+                Arc::new(key)
+            }
+            Err(e) => return Err(Rejection::lookup_failed(&e.to_string())),
+        };
         Ok(Authenticated {
-            key: Arc::new(key),
+            key,
             update: Some(update),
         })
     }

@@ -170,11 +170,11 @@ pub struct Verified<'k> {
 }
 
 impl Verified<'_> {
-    /// The key as it is once `update` is written.
-    pub fn updated_key(&self) -> ApiKey {
+    /// The key as it is once `update` is written at `now`.
+    pub fn updated_key(&self, now: Timestamp) -> ApiKey {
         let mut key = self.key.clone();
         if let Some(update) = &self.update {
-            key.apply(update);
+            key.apply(update, now);
         }
         key
     }
@@ -404,7 +404,7 @@ mod tests {
         let key = record("2026-03-02T12:00:00Z");
         let now = ts("2026-03-01T13:00:00Z"); // last_used 11:30: more than an hour ago
         let verified = verify(TOKEN, |_| Some(&key), now, &Settings::default(), "1.1.1.1").unwrap();
-        let updated = verified.updated_key();
+        let updated = verified.updated_key(now);
         assert_eq!(
             (updated.last_used, updated.ip_address.to_string()),
             (now, "1.1.1.1".into())

@@ -70,18 +70,22 @@ impl ApiKey {
         }
     }
 
-    /// Writes a refresh decision into this record, as `UpdateAPIKeyByID` does (spec §3), but
-    /// never backwards: `last_used` and its `ip_address` only move forward, and `expires_at`
-    /// only slides while it still is the value the decision saw (so an expire that happened
-    /// in between stands). Returns whether anything changed.
-    pub fn apply(&mut self, update: &KeyUpdate) -> bool {
+    /// Writes a refresh decision into this record at `now` (the time of the write), as
+    /// `UpdateAPIKeyByID` does (spec §3), but never backwards: `last_used` and its
+    /// `ip_address` only move forward, and `expires_at` only slides while it still is the
+    /// value the decision saw and the key has not lapsed by `now`. So an expire, or a lapse,
+    /// between the decision and the write stands. Returns whether anything changed.
+    pub fn apply(&mut self, update: &KeyUpdate, now: Timestamp) -> bool {
         let mut changed = false;
         if update.last_used > self.last_used {
             self.last_used = update.last_used;
             self.ip_address = update.ip_address;
             changed = true;
         }
-        if self.expires_at == update.previous_expires_at && update.expires_at > self.expires_at {
+        if self.expires_at == update.previous_expires_at
+            && update.expires_at > self.expires_at
+            && !self.is_expired(now)
+        {
             self.expires_at = update.expires_at;
             changed = true;
         }
@@ -526,19 +530,19 @@ mod tests {
             ip_address: remote_ip("5.6.7.8"),
             previous_expires_at: key.expires_at,
         };
-        assert!(key.apply(&slide));
+        assert!(key.apply(&slide, slide.last_used));
         assert_eq!(
             (key.last_used, key.expires_at, key.ip_address.to_string()),
             (slide.last_used, slide.expires_at, "5.6.7.8".into())
         );
         // Replaying it changes nothing; an older decision cannot pull anything back.
-        assert!(!key.apply(&slide));
+        assert!(!key.apply(&slide, slide.last_used));
         let stale = KeyUpdate {
             last_used: Timestamp::UNIX_EPOCH,
             ip_address: remote_ip("9.9.9.9"),
             ..slide
         };
-        assert!(!key.apply(&stale));
+        assert!(!key.apply(&stale, slide.last_used));
         assert_eq!(key.ip_address.to_string(), "5.6.7.8");
         // An expire in between: a slide decided on the old expiry does not revive the key.
         key.expires_at = key.created_at;
@@ -547,7 +551,7 @@ mod tests {
             expires_at: later(&key, 86_400 * 30),
             ..slide
         };
-        key.apply(&revive);
+        key.apply(&revive, key.created_at);
         assert_eq!(key.expires_at, key.created_at);
     }
 

@@ -469,7 +469,7 @@ impl KeyStore for BrokenStore {
     fn list(&self, _: &ListFilter) -> Result<Vec<ApiKey>, Error> {
         Err(Error::Store("disk I/O error".into()))
     }
-    fn apply(&self, _: &KeyUpdate) -> Result<bool, Error> {
+    fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
         Err(Error::Store("disk full".into()))
     }
     fn expire(&self, _: &KeyId, _: Timestamp) -> Result<bool, Error> {
@@ -529,7 +529,7 @@ fn a_failed_refresh_write_is_a_500() {
         fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
             self.0.list(filter)
         }
-        fn apply(&self, _: &KeyUpdate) -> Result<bool, Error> {
+        fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
             Err(Error::Store("read-only".into()))
         }
         fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {

@@ -241,7 +241,7 @@ impl Host {
         match verdict {
             Ok((mut key, update)) => {
                 if let Some(update) = &update {
-                    key.apply(update);
+                    key.apply(update, now);
                     self.keys.insert(key.id, key.clone());
                 }
                 Response {

@@ -208,7 +208,7 @@ macro_rules! store_suite {
                     ip_address: remote_ip("1.1.1.1"),
                     previous_expires_at: k.expires_at,
                 };
-                assert!(store.apply(&update).unwrap());
+                assert!(store.apply(&update, update.last_used).unwrap());
                 let stored = store.get(&k.id).unwrap().unwrap();
                 assert_eq!(
                     (stored.last_used, stored.expires_at, stored.ip_address),
@@ -225,14 +225,17 @@ macro_rules! store_suite {
                     ip_address: remote_ip("9.9.9.9"),
                     ..update
                 };
-                store.apply(&stale).unwrap();
+                store.apply(&stale, stale.last_used).unwrap();
                 assert_eq!(store.get(&k.id).unwrap().as_deref(), Some(&*stored));
                 assert!(
                     !store
-                        .apply(&KeyUpdate {
-                            id: KeyId::parse("nosuchkey0").unwrap(),
-                            ..update
-                        })
+                        .apply(
+                            &KeyUpdate {
+                                id: KeyId::parse("nosuchkey0").unwrap(),
+                                ..update
+                            },
+                            update.last_used
+                        )
                         .unwrap()
                 );
             }
@@ -251,10 +254,39 @@ macro_rules! store_suite {
                     ip_address: remote_ip("1.1.1.1"),
                     previous_expires_at: k.expires_at,
                 };
-                store.apply(&slide).unwrap();
+                store.apply(&slide, now).unwrap();
                 let stored = store.get(&k.id).unwrap().unwrap();
                 assert_eq!(stored.expires_at, now);
                 assert_eq!(stored.last_used, now, "last_used still records the use");
+            }
+
+            #[test]
+            fn a_slide_written_after_the_key_lapsed_is_dropped() {
+                let store = store();
+                let k = key(1, "alice", LoginType::Password, "", "2026-03-02T00:00:00Z");
+                store.insert(&k).unwrap();
+                let slide = KeyUpdate {
+                    id: k.id,
+                    last_used: ts("2026-03-01T23:59:00Z"),
+                    expires_at: ts("2026-03-02T23:59:00Z"),
+                    ip_address: remote_ip("1.1.1.1"),
+                    previous_expires_at: k.expires_at,
+                };
+                // Written one microsecond after the lapse: last_used moves, the expiry does not.
+                store
+                    .apply(&slide, ts("2026-03-02T00:00:00.000001Z"))
+                    .unwrap();
+                let stored = store.get(&k.id).unwrap().unwrap();
+                assert_eq!(
+                    (stored.last_used, stored.expires_at),
+                    (slide.last_used, k.expires_at)
+                );
+                // At the lapse itself the key is still valid, so it slides.
+                store.apply(&slide, k.expires_at).unwrap();
+                assert_eq!(
+                    store.get(&k.id).unwrap().unwrap().expires_at,
+                    slide.expires_at
+                );
             }
 
             #[test]
@@ -400,8 +432,8 @@ impl KeyStore for TempSqlite {
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
         self.store.list(filter)
     }
-    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error> {
-        self.store.apply(update)
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+        self.store.apply(update, now)
     }
     fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
         self.store.expire(id, now)

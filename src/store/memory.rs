@@ -136,9 +136,9 @@ impl KeyStore for MemoryStore {
         Ok(found)
     }
 
-    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error> {
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
         Ok(self.update(&update.id, |key| {
-            key.apply(update);
+            key.apply(update, now);
         }))
     }
 

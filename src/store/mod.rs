@@ -59,8 +59,9 @@ pub trait KeyStore: Send + Sync {
     /// Keys passing `filter`, oldest first (by `created_at`, then id).
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error>;
 
-    /// Persists a refresh decision as [`ApiKey::apply`] does; `false` when the key is gone.
-    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error>;
+    /// Persists a refresh decision at `now` (the time of the write) as [`ApiKey::apply`]
+    /// does, atomically; `false` when the key is gone.
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error>;
 
     /// Sets `expires_at = now` unless the key already expired earlier (idempotent, spec §4.6);
     /// `false` when there is no such key.

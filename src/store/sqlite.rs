@@ -86,7 +86,8 @@ const GET_BY_NAME: &str = concat!(
 const APPLY: &str = "UPDATE api_keys SET
         last_used = CASE WHEN ?2 > last_used THEN ?2 ELSE last_used END,
         ip_address = CASE WHEN ?2 > last_used THEN ?3 ELSE ip_address END,
-        expires_at = CASE WHEN expires_at = ?4 AND ?5 > expires_at THEN ?5 ELSE expires_at END
+        expires_at = CASE WHEN expires_at = ?4 AND ?5 > expires_at AND expires_at >= ?6
+            THEN ?5 ELSE expires_at END
      WHERE id = ?1";
 
 const EXPIRE: &str = "UPDATE api_keys SET expires_at = min(expires_at, ?2) WHERE id = ?1";
@@ -191,6 +192,14 @@ impl SqliteStore {
             _ => {} // Missing (SQLite creates it) or unreadable (SQLite says why).
         }
         let mut writer = connect(&path, &options)?;
+        // SQLite opens a write-protected file read-only without a word; every write would
+        // then fail. Refuse it now, while the operator is looking.
+        if writer.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            return Err(Error::Store(format!(
+                "cannot write {}: the file is read-only (check its permissions)",
+                path.display()
+            )));
+        }
         let fail = |what: &str, e: Failure| opening_error(&path, what, e);
         let deadline = Deadline::start(options.busy_timeout);
         // The journal mode is recorded in the file; switching takes a brief exclusive lock.
@@ -427,7 +436,7 @@ impl KeyStore for SqliteStore {
         self.select("list keys", &sql, &params)
     }
 
-    fn apply(&self, update: &KeyUpdate) -> Result<bool, Error> {
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
         let ip_address = update.ip_address.to_string();
         let changed = self.write(format_args!("update key {}", update.id), |conn| {
             let mut statement = conn.prepare_cached(APPLY)?;
@@ -437,6 +446,7 @@ impl KeyStore for SqliteStore {
                 ip_address,
                 update.previous_expires_at.unix_micros(),
                 update.expires_at.unix_micros(),
+                now.unix_micros(),
             ])?)
         })?;
         Ok(changed > 0)
