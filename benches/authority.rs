@@ -29,7 +29,9 @@ fn populated(
     clock: Arc<ManualClock>,
     start: Timestamp,
 ) -> (Authority, Vec<String>) {
-    let authority = Authority::new(store, Settings::default()).with_clock(clock.clone());
+    let authority = Authority::new(store, Settings::default())
+        .unwrap()
+        .with_clock(clock.clone());
     let spacing = 3_600_000_000 / KEYS as i64;
     let tokens: Vec<String> = (0..KEYS)
         .map(|n| {
@@ -66,7 +68,7 @@ fn main() {
         let now = memory_clock.now();
         let verdict = verify(
             black_box(&memory_tokens[0]),
-            |_| Some(&record),
+            |_| Some(&*record),
             now,
             &settings,
             "203.0.113.7",

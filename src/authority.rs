@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::check::{Rejection, check_parts};
+use crate::check::{Rejection, try_verify};
 use crate::error::Error;
 use crate::issue::{self, CreateTokenRequest, NewKey, User};
 use crate::key::{ApiKey, LoginType};
@@ -11,7 +11,10 @@ use crate::refresh::KeyUpdate;
 use crate::settings::{Duration, Settings};
 use crate::store::{KeyStore, ListFilter, PURGE_BATCH};
 use crate::time::{Clock, SystemClock, Timestamp};
-use crate::token::{KeyId, split};
+use crate::token::KeyId;
+
+/// How many generated names `create_token` tries before reporting the conflict.
+const GENERATED_NAME_ATTEMPTS: u32 = 8;
 
 /// The lifecycle of Coder keys over a [`KeyStore`]: what a host calls when tokenward keeps the
 /// keys. `Send + Sync`; share one per process.
@@ -46,13 +49,15 @@ pub struct ListTokens {
 }
 
 impl Authority {
-    /// An authority over `store` with `settings`, reading the system clock.
-    pub fn new(store: Arc<dyn KeyStore>, settings: Settings) -> Authority {
-        Authority {
+    /// An authority over `store` with `settings`, reading the system clock. Settings that
+    /// make no sense (a negative retention would purge live keys) are refused.
+    pub fn new(store: Arc<dyn KeyStore>, settings: Settings) -> Result<Authority, Error> {
+        settings.validate()?;
+        Ok(Authority {
             store,
             settings,
             clock: Arc::new(SystemClock),
-        }
+        })
     }
 
     /// The same authority reading `clock` (a [`crate::ManualClock`] in tests).
@@ -90,9 +95,21 @@ impl Authority {
                 target.id
             )));
         }
-        let minted = issue::token_key(request, target, &self.settings, self.now(), remote_addr)?;
-        self.store.insert(&minted.key)?;
-        Ok(minted)
+        // A generated name may already be taken; the caller did not choose it, so try another.
+        let mut attempts = 0;
+        loop {
+            let minted =
+                issue::token_key(request, target, &self.settings, self.now(), remote_addr)?;
+            match self.store.insert(&minted.key) {
+                Err(Error::NameConflict { .. })
+                    if request.token_name.is_empty() && attempts < GENERATED_NAME_ATTEMPTS =>
+                {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(minted),
+            }
+        }
     }
 
     /// Mints a login session for `user` lasting `session_duration` (spec §4.4) and stores it.
@@ -120,20 +137,12 @@ impl Authority {
         presented: &str,
         remote_addr: &str,
     ) -> Result<Authenticated, Rejection> {
-        if presented.is_empty() {
-            return Err(Rejection::missing());
-        }
-        let (id, secret) = split(presented).map_err(Rejection::malformed)?;
-        let stored = self
-            .store
-            .get(&id)
-            .map_err(|e| Rejection::lookup_failed(&e.to_string()))?;
-        let stored = stored.ok_or_else(Rejection::unknown_key)?;
         let now = self.now();
-        let update = check_parts(id, secret, &stored, now, &self.settings, remote_addr)?.update;
-        let Some(update) = update else {
+        let lookup = |id: KeyId| self.store.get(&id);
+        let verified = try_verify(presented, lookup, now, &self.settings, remote_addr)?;
+        let Some(update) = verified.update else {
             return Ok(Authenticated {
-                key: stored,
+                key: verified.key,
                 update: None,
             });
         };
@@ -142,13 +151,9 @@ impl Authority {
             .apply(&update, written_at)
             .map_err(|e| Rejection::update_failed(&e.to_string()))?;
         // Read back what the store kept: a concurrent expire or refresh may have won.
-        let key = match self.store.get(&id) {
+        let key = match self.store.get(&update.id) {
             Ok(Some(key)) => key,
-            Ok(None) => {
-                let mut key = (*stored).clone();
-                key.apply(&update, written_at);
-                Arc::new(key)
-            }
+            Ok(None) => Arc::new(verified.updated_key(written_at)),
             Err(e) => return Err(Rejection::lookup_failed(&e.to_string())),
         };
         Ok(Authenticated {
@@ -248,7 +253,7 @@ impl Authority {
     /// (spec §3); a retention of zero disables the purge. Returns how many were deleted.
     pub fn purge_expired(&self) -> Result<u64, Error> {
         let retention = self.settings.api_keys_retention;
-        if retention == Duration::ZERO {
+        if retention <= Duration::ZERO {
             return Ok(0);
         }
         let before = self.now().saturating_sub(retention);

@@ -1,6 +1,7 @@
 //! The checks on a presented token, in Coder's order (spec §6 rows 1-5): missing, malformed,
 //! unknown id, invalid secret, expired. Pure: the caller fetches the record.
 
+use std::borrow::Borrow;
 use std::convert::Infallible;
 use std::fmt;
 
@@ -160,19 +161,20 @@ impl Rejection {
     }
 }
 
-/// A token that passed every check, with the refresh the caller should persist.
+/// A token that passed every check: the key (as fetched: a reference, an `Arc`, or an owned
+/// [`ApiKey`]), with the refresh the caller should persist.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Verified<'k> {
+pub struct Verified<K> {
     /// The key as it was fetched (before `update`).
-    pub key: &'k ApiKey,
+    pub key: K,
     /// What to write back, if anything (spec §7).
     pub update: Option<KeyUpdate>,
 }
 
-impl Verified<'_> {
+impl<K: Borrow<ApiKey>> Verified<K> {
     /// The key as it is once `update` is written at `now`.
     pub fn updated_key(&self, now: Timestamp) -> ApiKey {
-        let mut key = self.key.clone();
+        let mut key = self.key.borrow().clone();
         if let Some(update) = &self.update {
             key.apply(update, now);
         }
@@ -182,13 +184,13 @@ impl Verified<'_> {
 
 /// Checks a parsed token against the record fetched for its id (rows 3-5), then decides the
 /// refresh. `remote_addr` is the request's address, used only when `last_used` moves.
-pub fn check<'k>(
+pub fn check<K: Borrow<ApiKey>>(
     token: &Token,
-    key: &'k ApiKey,
+    key: K,
     now: Timestamp,
     settings: &Settings,
     remote_addr: &str,
-) -> Result<Verified<'k>, Rejection> {
+) -> Result<Verified<K>, Rejection> {
     check_parts(
         token.id(),
         token.secret().as_bytes(),
@@ -199,40 +201,39 @@ pub fn check<'k>(
     )
 }
 
-pub(crate) fn check_parts<'k>(
+fn check_parts<K: Borrow<ApiKey>>(
     id: KeyId,
     secret: &[u8],
-    key: &'k ApiKey,
+    key: K,
     now: Timestamp,
     settings: &Settings,
     remote_addr: &str,
-) -> Result<Verified<'k>, Rejection> {
+) -> Result<Verified<K>, Rejection> {
+    let record = key.borrow();
     // DESIGN fine points: a record for another id is no record at all.
-    if key.id != id {
+    if record.id != id {
         return Err(Rejection::unknown_key());
     }
-    if !SecretHash::of_bytes(secret).matches(&key.hashed_secret) {
+    if !SecretHash::of_bytes(secret).matches(&record.hashed_secret) {
         return Err(Rejection::invalid_secret());
     }
     // Strictly before: a key is still valid at the microsecond it expires.
-    if key.is_expired(now) {
-        return Err(Rejection::expired(key.expires_at));
+    if record.is_expired(now) {
+        return Err(Rejection::expired(record.expires_at));
     }
-    Ok(Verified {
-        key,
-        update: refresh(key, now, settings, remote_addr),
-    })
+    let update = refresh(record, now, settings, remote_addr);
+    Ok(Verified { key, update })
 }
 
 /// Every check on the text of a presented token (rows 1-5): `lookup` returns the stored key for
-/// the parsed id, or `None` when there is none.
-pub fn verify<'k>(
+/// the parsed id (a reference, an `Arc` or an owned row), or `None` when there is none.
+pub fn verify<K: Borrow<ApiKey>>(
     presented: &str,
-    lookup: impl FnOnce(KeyId) -> Option<&'k ApiKey>,
+    lookup: impl FnOnce(KeyId) -> Option<K>,
     now: Timestamp,
     settings: &Settings,
     remote_addr: &str,
-) -> Result<Verified<'k>, Rejection> {
+) -> Result<Verified<K>, Rejection> {
     try_verify(
         presented,
         |id| Ok::<_, Infallible>(lookup(id)),
@@ -244,13 +245,13 @@ pub fn verify<'k>(
 
 /// [`verify`] with a lookup that can fail: a failure is Coder's 500 (row 3b), never a 401, so
 /// a database outage is not reported as an invalid key.
-pub fn try_verify<'k, E: fmt::Display>(
+pub fn try_verify<K: Borrow<ApiKey>, E: fmt::Display>(
     presented: &str,
-    lookup: impl FnOnce(KeyId) -> Result<Option<&'k ApiKey>, E>,
+    lookup: impl FnOnce(KeyId) -> Result<Option<K>, E>,
     now: Timestamp,
     settings: &Settings,
     remote_addr: &str,
-) -> Result<Verified<'k>, Rejection> {
+) -> Result<Verified<K>, Rejection> {
     if presented.is_empty() {
         return Err(Rejection::missing());
     }
@@ -386,7 +387,7 @@ mod tests {
     fn failing_lookup_is_a_500_not_an_invalid_key() {
         let err = try_verify(
             TOKEN,
-            |_| Err("connection refused"),
+            |_| Err::<Option<&ApiKey>, _>("connection refused"),
             ts("2026-03-01T12:00:00Z"),
             &Settings::default(),
             "",

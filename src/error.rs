@@ -105,6 +105,13 @@ impl Error {
     }
 }
 
+/// Settings that make no sense, from the environment or the host.
+impl From<crate::settings::SettingsError> for Error {
+    fn from(e: crate::settings::SettingsError) -> Error {
+        Error::InvalidArgument(e.to_string())
+    }
+}
+
 /// The OS random source failed while generating a token or a name.
 impl From<getrandom::Error> for Error {
     fn from(e: getrandom::Error) -> Error {

@@ -21,8 +21,9 @@ struct World {
 
 fn world_with(settings: Settings) -> World {
     let clock = Arc::new(ManualClock::new(Timestamp::parse_rfc3339(START).unwrap()));
-    let authority =
-        Authority::new(Arc::new(MemoryStore::new()), settings).with_clock(clock.clone());
+    let authority = Authority::new(Arc::new(MemoryStore::new()), settings)
+        .unwrap()
+        .with_clock(clock.clone());
     World {
         authority,
         clock,
@@ -489,7 +490,7 @@ impl KeyStore for BrokenStore {
 #[test]
 fn a_failing_store_is_a_500_never_an_invalid_key() {
     // §9.13
-    let authority = Authority::new(Arc::new(BrokenStore), Settings::default());
+    let authority = Authority::new(Arc::new(BrokenStore), Settings::default()).unwrap();
     let rejection = authority
         .authenticate("abcdefghij-abcdefghijklmnopqrstuv", "")
         .unwrap_err();
@@ -545,7 +546,8 @@ fn a_failed_refresh_write_is_a_500() {
             self.0.purge_expired(before, limit)
         }
     }
-    let authority = Authority::new(Arc::new(ReadOnly(MemoryStore::new())), Settings::default());
+    let authority =
+        Authority::new(Arc::new(ReadOnly(MemoryStore::new())), Settings::default()).unwrap();
     let alice = User::new("alice", &[]);
     let token = authority
         .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
@@ -558,4 +560,91 @@ fn a_failed_refresh_write_is_a_500() {
         rejection.detail(),
         "API key couldn't update: key store: read-only."
     );
+}
+
+#[test]
+fn settings_that_would_purge_live_keys_are_refused() {
+    let negative = Settings {
+        api_keys_retention: Duration::from_nanos(-1),
+        ..Settings::default()
+    };
+    let err = Authority::new(Arc::new(MemoryStore::new()), negative)
+        .err()
+        .unwrap();
+    assert_eq!(err.code(), "invalid_argument");
+    assert!(err.to_string().contains("api_keys_retention"), "{err}");
+    let no_sessions = Settings {
+        session_duration: Duration::ZERO,
+        ..Settings::default()
+    };
+    assert!(Authority::new(Arc::new(MemoryStore::new()), no_sessions).is_err());
+}
+
+/// A store whose first `conflicts` inserts report a name conflict.
+struct Crowded {
+    inner: MemoryStore,
+    conflicts: std::sync::atomic::AtomicU32,
+}
+
+impl KeyStore for Crowded {
+    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+        let left = self.conflicts.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.conflicts
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(Error::NameConflict {
+                name: key.token_name.clone(),
+            });
+        }
+        self.inner.insert(key)
+    }
+    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.inner.get(id)
+    }
+    fn get_by_name(&self, user: &str, name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.inner.get_by_name(user, name)
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
+        self.inner.list(filter)
+    }
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+        self.inner.apply(update, now)
+    }
+    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+        self.inner.expire(id, now)
+    }
+    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
+        self.inner.delete(id)
+    }
+    fn delete_by_user(&self, user: &str) -> Result<u64, Error> {
+        self.inner.delete_by_user(user)
+    }
+    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
+        self.inner.purge_expired(before, limit)
+    }
+}
+
+#[test]
+fn a_taken_generated_name_is_replaced_but_a_chosen_one_is_a_conflict() {
+    let crowded = |conflicts| {
+        let store = Crowded {
+            inner: MemoryStore::new(),
+            conflicts: std::sync::atomic::AtomicU32::new(conflicts),
+        };
+        Authority::new(Arc::new(store), Settings::default()).unwrap()
+    };
+    let alice = User::new("alice", &[]);
+    let minted = crowded(3)
+        .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
+        .unwrap();
+    assert!(!minted.key.token_name.is_empty());
+    let err = crowded(1)
+        .create_token(&alice, &alice, &named("ci"), "")
+        .unwrap_err();
+    assert_eq!(err, Error::NameConflict { name: "ci".into() });
+    // Bounded: a store that always conflicts ends in the conflict, not a loop.
+    let err = crowded(u32::MAX)
+        .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
+        .unwrap_err();
+    assert_eq!(err.code(), "conflict");
 }

@@ -484,7 +484,8 @@ fn item_7_no_token_is_401() {
 fn item_8_no_token_with_redirect_to_login_is_303_to_login_with_a_message() {
     let presented = extract::extract_token(&[], "").map(|found| found.token.into_owned());
     assert_eq!(presented, None);
-    let rejection = check::verify("", |_| None, now(), &Settings::default(), "").unwrap_err();
+    let rejection =
+        check::verify("", |_| None::<&ApiKey>, now(), &Settings::default(), "").unwrap_err();
     let answer = http::redirect_to_login(&rejection, "/workspaces?x=1");
 
     assert_eq!(answer.status, 303);

@@ -231,7 +231,9 @@ impl Stress {
             ts("2026-03-01T12:00:00Z").unix_micros(),
         )));
         Stress {
-            authority: Authority::new(store, long_lived()).with_clock(clock.clone()),
+            authority: Authority::new(store, long_lived())
+                .unwrap()
+                .with_clock(clock.clone()),
             clock,
             owner: User::new("owner", &["owner"]),
             keys: RwLock::new(Vec::new()),
@@ -695,7 +697,7 @@ fn four_processes_share_one_file_without_errors_or_lost_tokens() {
         store.list(&ListFilter::default()).unwrap().len(),
         PROCESSES * TOKENS_PER_PROCESS
     );
-    let authority = Authority::new(store, Settings::default());
+    let authority = Authority::new(store, Settings::default()).unwrap();
     for (i, token) in &tokens {
         let auth = authority
             .authenticate(token, "")
@@ -735,7 +737,7 @@ fn share_child_creates_and_authenticates() {
     let count: usize = params.next().unwrap().parse().unwrap();
     let dir = PathBuf::from(params.next().unwrap());
     let store = SqliteStore::open(dir.join("keys.db")).unwrap_or_else(|e| panic!("open: {e}"));
-    let authority = Authority::new(Arc::new(store), Settings::default());
+    let authority = Authority::new(Arc::new(store), Settings::default()).unwrap();
     let authenticate = |token: &str| {
         if let Err(r) = authority.authenticate(token, "192.0.2.1") {
             panic!("process {index}: authenticate {token:.10}: {r}");
@@ -863,7 +865,7 @@ fn a_writer_killed_mid_stream_keeps_every_acknowledged_token_and_a_sound_file() 
             "round {round}: {rows} rows for {} acknowledged creates",
             acked.len()
         );
-        let authority = Authority::new(store, Settings::default());
+        let authority = Authority::new(store, Settings::default()).unwrap();
         for token in &acked {
             if let Err(r) = authority.authenticate(token, "") {
                 panic!("round {round}: acknowledged {token:.10}: {r}");
@@ -892,7 +894,7 @@ fn crash_child_creates_until_killed() {
     };
     let (round, path) = params.split_once('\n').unwrap();
     let store = SqliteStore::open(path).unwrap_or_else(|e| panic!("open: {e}"));
-    let authority = Authority::new(Arc::new(store), Settings::default());
+    let authority = Authority::new(Arc::new(store), Settings::default()).unwrap();
     let me = User::new(format!("crash-{round}"), &[]);
     let mut out = std::io::stdout().lock();
     out.write_all(format!("\n{READY}\n").as_bytes()).unwrap();
@@ -933,7 +935,7 @@ fn each_store(test: impl Fn(&str, Arc<dyn KeyStore>)) {
 #[test]
 fn expiring_or_deleting_an_unknown_or_deleted_id_is_not_found() {
     each_store(|store, keys| {
-        let authority = Authority::new(keys, Settings::default());
+        let authority = Authority::new(keys, Settings::default()).unwrap();
         let alice = User::new("alice", &[]);
         let owner = User::new("owner", &["owner"]);
         let unknown = KeyId::parse("nosuchkey0").unwrap();
@@ -977,7 +979,7 @@ fn expiring_or_deleting_an_unknown_or_deleted_id_is_not_found() {
 #[test]
 fn a_name_conflict_is_a_409_that_stores_nothing_until_the_name_is_deleted() {
     each_store(|store, keys| {
-        let authority = Authority::new(keys, Settings::default());
+        let authority = Authority::new(keys, Settings::default()).unwrap();
         let alice = User::new("alice", &[]);
         let first = authority
             .create_token(&alice, &alice, &named("ci"), "")
@@ -1023,7 +1025,7 @@ fn a_name_conflict_is_a_409_that_stores_nothing_until_the_name_is_deleted() {
 #[test]
 fn an_unknown_scope_is_refused_before_anything_is_stored() {
     each_store(|store, keys| {
-        let authority = Authority::new(keys, Settings::default());
+        let authority = Authority::new(keys, Settings::default()).unwrap();
         let alice = User::new("alice", &[]);
         let legacy = CreateTokenRequest {
             scope: Some("test".into()),
@@ -1069,7 +1071,8 @@ fn database_with_tokens(path: &Path) -> String {
     let authority = Authority::new(
         Arc::new(SqliteStore::open(path).unwrap()),
         Settings::default(),
-    );
+    )
+    .unwrap();
     let alice = User::new("alice", &[]);
     (0..300)
         .map(|n| {
@@ -1110,7 +1113,7 @@ fn a_database_damaged_inside_fails_every_operation_with_a_store_error() {
     };
     malformed("check integrity", store.integrity_check());
     malformed("list keys", store.list(&ListFilter::default()).map(drop));
-    let authority = Authority::new(store, Settings::default());
+    let authority = Authority::new(store, Settings::default()).unwrap();
     let alice = User::new("alice", &[]);
     let err = authority
         .create_token(&alice, &alice, &named("new"), "")
@@ -1363,8 +1366,9 @@ impl SessionWorld {
     fn new(store: Arc<dyn KeyStore>) -> SessionWorld {
         let clock = Arc::new(ManualClock::new(ts("2026-03-01T12:00:00Z")));
         let interleaved = Arc::new(Interleaved::new(store));
-        let authority =
-            Authority::new(interleaved.clone(), Settings::default()).with_clock(clock.clone());
+        let authority = Authority::new(interleaved.clone(), Settings::default())
+            .unwrap()
+            .with_clock(clock.clone());
         let alice = User::new("alice", &[]);
         let minted = authority
             .create_session(&alice, LoginType::Password, "")
@@ -1466,8 +1470,9 @@ fn an_expire_of_a_lapsed_session_stands_against_a_refresh_decided_before_it() {
             first: lapses.saturating_sub(Duration::MINUTE),
             then: expired_at,
         };
-        let straddling =
-            Authority::new(w.interleaved.clone(), Settings::default()).with_clock(Arc::new(clock));
+        let straddling = Authority::new(w.interleaved.clone(), Settings::default())
+            .unwrap()
+            .with_clock(Arc::new(clock));
         let id = w.key.id;
         w.interleaved.before_next_apply(move |store| {
             assert!(

@@ -152,7 +152,7 @@ fn one_mebibyte_inputs_are_rejected_with_typed_errors() {
     assert_eq!(Token::parse(&nuls).unwrap_err(), ParseError::PartCount(1));
     let rejection = verify(
         &long,
-        |_| None,
+        |_| None::<&ApiKey>,
         Timestamp::UNIX_EPOCH,
         &Settings::default(),
         "",
