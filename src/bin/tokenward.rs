@@ -169,7 +169,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
     // `config` needs no database; every other command opens it.
     let open = |settings: Settings| -> Result<Authority, Error> {
         let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&cli.db)?);
-        Ok(Authority::new(store, settings)?)
+        Authority::new(store, settings)
     };
     let operator = User::new(cli.operator.clone(), &[tokenward::issue::OWNER_ROLE]);
     match cli.command {
