@@ -219,7 +219,8 @@ impl Authority {
         let id_text = name_or_id.split('-').next().unwrap_or_default();
         match KeyId::parse(id_text) {
             Ok(id) => self.get_key(actor, &id),
-            Err(_) => Err(Error::NotFound(format!("token {name_or_id:?}"))),
+            // Echo only the part before the first `-`: a whole token's secret stays out of errors.
+            Err(_) => Err(Error::NotFound(format!("token {id_text:?}"))),
         }
     }
 

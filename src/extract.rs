@@ -72,13 +72,24 @@ pub enum TokenSource {
     AccessToken,
 }
 
-/// A token found in a request, and where it was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A token found in a request, and where it was found. `Debug` shows only the part before
+/// the first `-` (the key id of a well-formed token), never the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Extracted<'a> {
     /// The token, never empty. Borrowed from the request unless a query value had to be unescaped.
     pub token: Cow<'a, str>,
     /// The source that supplied it.
     pub source: TokenSource,
+}
+
+impl std::fmt::Debug for Extracted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let id = self.token.split('-').next().unwrap_or_default();
+        f.debug_struct("Extracted")
+            .field("token", &format_args!("{id:?}-<redacted>"))
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// The API token a request presents, found as Coder's `APITokenFromRequest` finds it (spec §5).
@@ -297,6 +308,17 @@ mod tests {
 
     fn query(query: &str) -> Outcome {
         extract(&[], query)
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_secret() {
+        let headers = [("Coder-Session-Token", "0123456789-abcdefghijklmnopqrstuv")];
+        let found = extract_token(&headers, "").unwrap();
+        let debug = format!("{found:?}");
+        assert!(
+            debug.contains("0123456789") && !debug.contains("abcdefghij"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -45,7 +45,9 @@ impl User {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CreateTokenRequest {
-    /// Requested lifetime; zero means the default token lifetime. JSON: integer nanoseconds.
+    /// Requested lifetime; zero means the default token lifetime. JSON: integer nanoseconds,
+    /// as codersdk sends it (a Go duration string is accepted on input too).
+    #[serde(serialize_with = "nanoseconds")]
     pub lifetime: Duration,
     /// Deprecated single scope (`all`, `application_connect`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,6 +58,11 @@ pub struct CreateTokenRequest {
     pub token_name: String,
     /// Allow-list entries; empty means `*:*`.
     pub allow_list: Vec<AllowEntry>,
+}
+
+/// codersdk's JSON form of a duration: integer nanoseconds.
+fn nanoseconds<S: serde::Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_i64(d.as_nanos())
 }
 
 /// The inputs of Coder's generator `apikey.Generate` (spec §4.1), already validated.
@@ -325,7 +332,7 @@ pub fn session_key(
 
 /// Coder's name for an unnamed token (spec §4.2 step 4): `adjective_surname` and one digit.
 pub fn generated_name() -> Result<String, Error> {
-    // Names are labels, not secrets: a slight modulo bias is harmless here.
+    // Names are labels, not secrets: the digit's slight modulo bias (256 % 10) is harmless.
     let mut random = [0u8; 3];
     getrandom::fill(&mut random)?;
     let [a, s, digit] = random.map(usize::from);
@@ -412,3 +419,107 @@ const SURNAMES: &[&str] = &[
     "yalow",
     "zuse",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_request_json_uses_codersdk_names_and_nanoseconds() {
+        let request = CreateTokenRequest {
+            lifetime: Duration::HOUR,
+            token_name: "ci".into(),
+            ..CreateTokenRequest::default()
+        };
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"lifetime": 3_600_000_000_000i64, "scopes": [], "token_name": "ci", "allow_list": []})
+        );
+        assert_eq!(
+            serde_json::from_value::<CreateTokenRequest>(json).unwrap(),
+            request
+        );
+        let from_text: CreateTokenRequest =
+            serde_json::from_str(r#"{"lifetime": "1h", "token_name": "ci"}"#).unwrap();
+        assert_eq!(from_text, request);
+        assert!(serde_json::from_str::<CreateTokenRequest>(r#"{"lifetime_seconds": 5}"#).is_err());
+    }
+
+    #[test]
+    fn expiry_resolution_follows_the_generator() {
+        // §4.1 step 2
+        let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+        let later = now.saturating_add_seconds(90);
+        let resolve = |at, secs| resolve_expiry(at, secs, Duration::HOUR, now);
+        assert_eq!(
+            resolve(None, 0),
+            Expiry {
+                expires_at: now.saturating_add(Duration::HOUR),
+                lifetime_seconds: 3600
+            }
+        );
+        assert_eq!(
+            resolve(None, 60),
+            Expiry {
+                expires_at: now.saturating_add_seconds(60),
+                lifetime_seconds: 60
+            }
+        );
+        assert_eq!(
+            resolve(Some(later), 0),
+            Expiry {
+                expires_at: later,
+                lifetime_seconds: 90
+            }
+        );
+        assert_eq!(
+            resolve(Some(later), 5),
+            Expiry {
+                expires_at: later,
+                lifetime_seconds: 5
+            }
+        );
+        let past = now.saturating_add_seconds(-30);
+        assert_eq!(
+            resolve(Some(past), 0).lifetime_seconds,
+            -30,
+            "a past expiry gives a negative lifetime"
+        );
+    }
+
+    #[test]
+    fn generated_names_are_adjective_surname_digit() {
+        for _ in 0..100 {
+            let name = generated_name().unwrap();
+            let (adjective, rest) = name.split_once('_').unwrap();
+            assert!(ADJECTIVES.contains(&adjective), "{name}");
+            let (surname, digit) = rest.split_at(rest.len() - 1);
+            assert!(SURNAMES.contains(&surname), "{name}");
+            assert!(digit.chars().all(|c| c.is_ascii_digit()), "{name}");
+        }
+    }
+
+    #[test]
+    fn sessions_cannot_be_token_keys_and_need_a_user() {
+        let now = Timestamp::UNIX_EPOCH;
+        assert_eq!(
+            session_key("u", LoginType::Token, Duration::HOUR, "", now)
+                .unwrap_err()
+                .code(),
+            "invalid_argument"
+        );
+        assert_eq!(
+            session_key("", LoginType::Password, Duration::HOUR, "", now)
+                .unwrap_err()
+                .code(),
+            "invalid_argument"
+        );
+        let session = session_key("u", LoginType::Github, Duration::HOUR, "10.0.0.1", now).unwrap();
+        assert_eq!(
+            (session.key.lifetime_seconds, session.key.scopes[0].as_str()),
+            (3600, "coder:all")
+        );
+        assert_eq!(session.key.allow_list, vec![AllowEntry::wildcard()]);
+    }
+}

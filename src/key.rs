@@ -331,17 +331,51 @@ pub struct AllowEntry {
 }
 
 impl AllowEntry {
-    /// The RBAC resource types an allow-list entry may name, besides `*`.
+    /// The RBAC resource types an allow-list entry may name, besides `*`: Coder's RBAC
+    /// objects (`coderd/rbac/object_gen.go`), with `task` and `chat` from newer builds.
     pub const RESOURCE_TYPES: &'static [&'static str] = &[
+        "aibridge_interception",
         "api_key",
+        "assign_org_role",
+        "assign_role",
+        "audit_log",
         "chat",
+        "connection_log",
+        "crypto_key",
+        "debug_info",
+        "deployment_config",
+        "deployment_stats",
         "file",
+        "group",
+        "group_member",
+        "idpsync_settings",
+        "inbox_notification",
+        "license",
+        "notification_message",
+        "notification_preference",
+        "notification_template",
+        "oauth2_app",
+        "oauth2_app_code_token",
+        "oauth2_app_secret",
         "organization",
+        "organization_member",
+        "prebuilt_workspace",
+        "provisioner_daemon",
+        "provisioner_jobs",
+        "replicas",
+        "system",
+        "tailnet_coordinator",
         "task",
         "template",
+        "usage_event",
         "user",
         "user_secret",
+        "webpush_subscription",
         "workspace",
+        "workspace_agent_devcontainers",
+        "workspace_agent_resource_monitor",
+        "workspace_dormant",
+        "workspace_proxy",
     ];
 
     /// `*:*`: everything, the default allow-list (spec §4.1 step 3).
@@ -598,6 +632,11 @@ mod tests {
             "workspace:6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f"
         );
         assert!("*:*".parse::<AllowEntry>().unwrap().is_wildcard());
+        assert!(
+            "group:6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f"
+                .parse::<AllowEntry>()
+                .is_ok()
+        );
         assert_eq!(
             "template:*".parse::<AllowEntry>().unwrap().resource_type,
             "template"

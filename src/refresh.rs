@@ -11,6 +11,9 @@ use crate::token::KeyId;
 /// `last_used` is rewritten only when it is older than this, strictly (spec §7.1, §9.80).
 pub const LAST_USED_INTERVAL: Duration = Duration::HOUR;
 
+/// [`LAST_USED_INTERVAL`] in microseconds.
+const LAST_USED_MICROS: i64 = LAST_USED_INTERVAL.as_nanos() / 1000;
+/// The slide waits until an hour of the lifetime has passed (spec §7.2), a constant of its own.
 const HOUR_MICROS: i64 = 3_600_000_000;
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
@@ -43,7 +46,7 @@ pub fn refresh(
     remote_addr: &str,
 ) -> Option<KeyUpdate> {
     // §7.1: strictly more than an hour; exactly one hour does not write.
-    let touch = now.micros_since(key.last_used) > HOUR_MICROS;
+    let touch = now.micros_since(key.last_used) > LAST_USED_MICROS;
     let slide = slides(key, now, settings);
     if !touch && !slide {
         return None;

@@ -85,20 +85,23 @@ impl<'de> Deserialize<'de> for KeyId {
 /// The secret half of a token: 22 bytes whose SHA-256 is all the server keeps (spec §2).
 ///
 /// Deliberately has no `Display`, a redacted `Debug`, and is overwritten with zeros on drop.
-pub struct Secret([u8; SECRET_LENGTH]);
+pub struct Secret(Wiped<SECRET_LENGTH>);
 
 impl Secret {
     /// The secret's bytes, for hashing.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.0.0
     }
 }
 
-impl Drop for Secret {
+/// Bytes of secret material, overwritten with zeros when dropped, on every path out.
+struct Wiped<const N: usize>([u8; N]);
+
+impl<const N: usize> Drop for Wiped<N> {
     fn drop(&mut self) {
         // SAFETY: `&mut self.0` is a valid, aligned, exclusive pointer to the array. Volatile, so
-        // the compiler cannot drop the store as dead; one array store, not 22 byte stores.
-        unsafe { std::ptr::write_volatile(&mut self.0, [0; SECRET_LENGTH]) };
+        // the compiler cannot drop the store as dead; one array store, not N byte stores.
+        unsafe { std::ptr::write_volatile(&mut self.0, [0; N]) };
         std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
     }
 }
@@ -129,18 +132,14 @@ impl Token {
     pub fn generate_from(
         mut random: impl FnMut(&mut [u8]) -> Result<(), Error>,
     ) -> Result<Token, Error> {
-        let mut chars = [0u8; ID_LENGTH + SECRET_LENGTH];
-        let mut pool = [0u8; 4 * (ID_LENGTH + SECRET_LENGTH)];
-        random(&mut pool)?;
-        for (c, word) in chars.iter_mut().zip(pool.chunks_exact(4)) {
+        let mut pool = Wiped([0u8; 4 * (ID_LENGTH + SECRET_LENGTH)]);
+        random(&mut pool.0)?;
+        let mut id = [0u8; ID_LENGTH];
+        let mut secret = Wiped([0u8; SECRET_LENGTH]);
+        let targets = id.iter_mut().chain(secret.0.iter_mut());
+        for (c, word) in targets.zip(pool.0.chunks_exact(4)) {
             *c = ALPHABET[sample_index(word, &mut random)?];
         }
-        pool.fill(0);
-        let mut id = [0u8; ID_LENGTH];
-        id.copy_from_slice(&chars[..ID_LENGTH]);
-        let mut secret = [0u8; SECRET_LENGTH];
-        secret.copy_from_slice(&chars[ID_LENGTH..]);
-        chars.fill(0);
         Ok(Token {
             id: KeyId(id),
             secret: Secret(secret),
@@ -153,7 +152,7 @@ impl Token {
         let (id, secret) = split(text)?;
         Ok(Token {
             id,
-            secret: Secret(*secret),
+            secret: Secret(Wiped(*secret)),
         })
     }
 
@@ -165,7 +164,7 @@ impl Token {
             .id
             .0
             .iter()
-            .chain(token.secret.0.iter())
+            .chain(token.secret.as_bytes().iter())
             .all(|b| b.is_ascii_alphanumeric())
         {
             Ok(token)
@@ -190,7 +189,7 @@ impl Token {
         text.push_str(self.id.as_str());
         text.push('-');
         // Generated or parsed from a `str`: the secret is whole UTF-8 characters.
-        text.push_str(std::str::from_utf8(&self.secret.0).unwrap_or_default());
+        text.push_str(std::str::from_utf8(self.secret.as_bytes()).unwrap_or_default());
         text
     }
 }
@@ -250,9 +249,9 @@ fn sample_index(
     if (product as u32 as u64) < N {
         let threshold = (u64::from(u32::MAX) + 1 - N) % N;
         while (product as u32 as u64) < threshold {
-            let mut fresh = [0u8; 4];
-            random(&mut fresh)?;
-            v = u32::from_be_bytes(fresh);
+            let mut fresh = Wiped([0u8; 4]);
+            random(&mut fresh.0)?;
+            v = u32::from_be_bytes(fresh.0);
             product = u64::from(v) * N;
         }
     }

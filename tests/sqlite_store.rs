@@ -376,21 +376,24 @@ fn times_are_stored_as_integer_microseconds_and_the_hash_as_a_blob() {
 }
 
 #[test]
-fn an_empty_allow_list_violates_coders_check() {
+fn the_table_itself_refuses_an_empty_allow_list() {
+    // The store refuses it before SQL (see the shared suite); the schema keeps Coder's CHECK
+    // for anything else that writes the file.
     let (_dir, path) = db();
-    let store = SqliteStore::open(&path).unwrap();
-    let mut k = key(1, "alice", LoginType::Token, "ci");
-    k.allow_list.clear();
-    match store.insert(&k).unwrap_err() {
-        Error::Store(message) => {
-            assert!(
-                message.contains("api_keys_allow_list_not_empty"),
-                "{message}"
-            )
-        }
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(store.get(&k.id).unwrap(), None);
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let err = conn
+        .execute(
+            "INSERT INTO api_keys (id, hashed_secret, user_id, last_used, expires_at, created_at, \
+             updated_at, login_type, scopes, allow_list) \
+             VALUES ('key0000001', x'00', 'alice', 0, 0, 0, 0, 'token', '[]', '[]')",
+            [],
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("api_keys_allow_list_not_empty"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -595,5 +598,19 @@ fn child_process_writes() {
         assert!(store.get(&k.id).unwrap().is_some());
         assert!(store.expire(&k.id, ts("2026-02-01T00:00:00Z")).unwrap());
         store.list(&ListFilter::default()).unwrap();
+    }
+}
+
+#[test]
+fn a_new_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .insert(&key(1, "alice", LoginType::Token, "ci"))
+        .unwrap();
+    for file in [path.clone(), path.with_extension("db-wal")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
     }
 }

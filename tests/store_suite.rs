@@ -49,6 +49,54 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn insert_applies_coders_column_rules() {
+                // §3: a lifetime of 0 is stored as 86400; the allow-list may not be empty.
+                let store = store();
+                let mut k = token(1, "alice", "zero");
+                k.lifetime_seconds = 0;
+                store.insert(&k).unwrap();
+                assert_eq!(store.get(&k.id).unwrap().unwrap().lifetime_seconds, 86_400);
+                let mut open = token(2, "alice", "open");
+                open.allow_list.clear();
+                assert_eq!(store.insert(&open).unwrap_err().code(), "invalid_argument");
+                assert_eq!(store.get(&open.id).unwrap(), None);
+            }
+
+            #[test]
+            fn get_by_name_prefers_the_token_key() {
+                let store = store();
+                store
+                    .insert(&key(
+                        1,
+                        "alice",
+                        LoginType::Password,
+                        "ci",
+                        "2026-04-01T00:00:00Z",
+                    ))
+                    .unwrap();
+                store.insert(&token(2, "alice", "ci")).unwrap();
+                assert_eq!(
+                    store
+                        .get_by_name("alice", "ci")
+                        .unwrap()
+                        .unwrap()
+                        .id
+                        .as_str(),
+                    "key0000002"
+                );
+                assert!(store.delete(&KeyId::parse("key0000002").unwrap()).unwrap());
+                assert_eq!(
+                    store
+                        .get_by_name("alice", "ci")
+                        .unwrap()
+                        .unwrap()
+                        .id
+                        .as_str(),
+                    "key0000001"
+                );
+            }
+
+            #[test]
             fn unknown_id_is_none() {
                 assert_eq!(
                     store().get(&KeyId::parse("nosuchkey0").unwrap()).unwrap(),

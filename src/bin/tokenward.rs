@@ -57,7 +57,7 @@ enum Command {
     Sessions(SessionsCommand),
     /// Check a token as a server would; exit 0 when valid, 1 when rejected.
     Verify {
-        /// The token, `<id>-<secret>`.
+        /// The token, `<id>-<secret>`; `-` reads it from standard input (keeps it out of `ps`).
         token: String,
         /// The request's remote address, recorded when `last_used` moves.
         #[arg(long, default_value = "")]
@@ -97,7 +97,7 @@ enum TokensCommand {
     /// Expire a token (or delete it with --delete).
     #[command(visible_aliases = ["rm", "delete"])]
     Remove {
-        /// A token name, key id or whole token.
+        /// A token name, key id or whole token; `-` reads it from standard input.
         name_or_id: String,
         /// Delete the row instead of expiring it.
         #[arg(long)]
@@ -154,6 +154,12 @@ enum Format {
 }
 
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`tokenward tokens ls | head`) instead of panicking in
+    // println!, as command-line tools do.
+    // SAFETY: restoring a signal's default disposition at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -191,7 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             println!("{}", minted.token.expose());
         }
         Command::Verify { token, remote_addr } => {
-            return verify(&open(settings)?, &token, &remote_addr);
+            return verify(&open(settings)?, &argument_or_stdin(token)?, &remote_addr);
         }
         Command::Purge => {
             let authority = open(settings)?;
@@ -240,7 +246,8 @@ fn tokens(authority: &Authority, operator: &User, command: TokensCommand) -> Res
             }
         }
         TokensCommand::Remove { name_or_id, delete } => {
-            let key = authority.find_token(operator, &operator.id, &name_or_id)?;
+            let key =
+                authority.find_token(operator, &operator.id, &argument_or_stdin(name_or_id)?)?;
             let label = if key.token_name.is_empty() {
                 key.id.to_string()
             } else {
@@ -329,6 +336,18 @@ fn verify(authority: &Authority, token: &str, remote_addr: &str) -> Result<ExitC
             Ok(ExitCode::from(EXIT_REJECTED))
         }
     }
+}
+
+/// `text`, or the first line of standard input when `text` is `-`.
+fn argument_or_stdin(text: String) -> Result<String, Error> {
+    if text != "-" {
+        return Ok(text);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        Error::InvalidArgument(format!("cannot read the token from standard input: {e}"))
+    })?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// The user a command acts on: `me` is the operator (an Owner); anyone else is a member unless

@@ -22,18 +22,27 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     keys: HashMap<KeyId, Arc<ApiKey>>,
-    /// (user_id, token_name) of `token` keys: Coder's unique `idx_api_key_name`.
-    token_names: HashMap<(String, String), KeyId>,
+    /// Keys by (user_id, token_name), for every non-empty name; at most one of them is a
+    /// `token` key (Coder's unique `idx_api_key_name`).
+    names: HashMap<(String, String), Vec<KeyId>>,
 }
 
 impl Inner {
+    fn named(&self, user_id: &str, token_name: &str) -> impl Iterator<Item = &Arc<ApiKey>> {
+        let ids = self.names.get(&(user_id.to_owned(), token_name.to_owned()));
+        ids.into_iter().flatten().filter_map(|id| self.keys.get(id))
+    }
+
     fn remove(&mut self, id: &KeyId) -> bool {
         let Some(key) = self.keys.remove(id) else {
             return false;
         };
-        if key.login_type == LoginType::Token {
-            self.token_names
-                .remove(&(key.user_id.clone(), key.token_name.clone()));
+        let name = (key.user_id.clone(), key.token_name.clone());
+        if let Some(ids) = self.names.get_mut(&name) {
+            ids.retain(|other| other != id);
+            if ids.is_empty() {
+                self.names.remove(&name);
+            }
         }
         true
     }
@@ -80,6 +89,7 @@ impl MemoryStore {
 
 impl KeyStore for MemoryStore {
     fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+        let key = super::row_to_insert(key)?.into_owned();
         let mut inner = self.inner.write();
         if inner.keys.contains_key(&key.id) {
             return Err(Error::Store(format!(
@@ -87,16 +97,21 @@ impl KeyStore for MemoryStore {
                 key.id
             )));
         }
-        if key.login_type == LoginType::Token {
-            let name = (key.user_id.clone(), key.token_name.clone());
-            if inner.token_names.contains_key(&name) {
-                return Err(Error::NameConflict {
-                    name: key.token_name.clone(),
-                });
-            }
-            inner.token_names.insert(name, key.id);
+        let token = key.login_type == LoginType::Token;
+        if token
+            && inner
+                .named(&key.user_id, &key.token_name)
+                .any(|k| k.login_type == LoginType::Token)
+        {
+            return Err(Error::NameConflict {
+                name: key.token_name.clone(),
+            });
         }
-        inner.keys.insert(key.id, Arc::new(key.clone()));
+        if !key.token_name.is_empty() {
+            let name = (key.user_id.clone(), key.token_name.clone());
+            inner.names.entry(name).or_default().push(key.id);
+        }
+        inner.keys.insert(key.id, Arc::new(key));
         Ok(())
     }
 
@@ -109,17 +124,10 @@ impl KeyStore for MemoryStore {
             return Ok(None);
         }
         let inner = self.inner.read();
-        let by_index = inner
-            .token_names
-            .get(&(user_id.to_owned(), token_name.to_owned()))
-            .and_then(|id| inner.keys.get(id));
-        // Only `token` keys are indexed; other login types rarely carry a name.
-        let found = by_index.or_else(|| {
-            inner
-                .keys
-                .values()
-                .find(|k| k.user_id == user_id && k.token_name == token_name)
-        });
+        // The `token` key first (the one the name is unique for), then the oldest.
+        let found = inner
+            .named(user_id, token_name)
+            .min_by_key(|k| (k.login_type != LoginType::Token, k.created_at, k.id));
         Ok(found.cloned())
     }
 

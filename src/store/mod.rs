@@ -1,9 +1,11 @@
 //! `KeyStore`: where keys live between requests. `MemoryStore` for tests and short-lived
 //! processes, `SqliteStore` as the embedded default.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::Error;
+use crate::issue::ZERO_LIFETIME_STORED_AS;
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
 use crate::time::Timestamp;
@@ -17,6 +19,23 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// Coder's purge deletes at most this many expired keys per batch (spec §3, dbpurge).
 pub const PURGE_BATCH: usize = 10_000;
+
+/// The row an insert stores, by Coder's table rules (spec §3): a `lifetime_seconds` of 0 is
+/// stored as 86400, and an empty allow-list is refused (`api_keys_allow_list_not_empty`).
+pub(crate) fn row_to_insert(key: &ApiKey) -> Result<Cow<'_, ApiKey>, Error> {
+    if key.allow_list.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "key {}: allow_list must not be empty (use *:* to allow everything)",
+            key.id
+        )));
+    }
+    if key.lifetime_seconds != 0 {
+        return Ok(Cow::Borrowed(key));
+    }
+    let mut row = key.clone();
+    row.lifetime_seconds = ZERO_LIFETIME_STORED_AS;
+    Ok(Cow::Owned(row))
+}
 
 /// Which keys [`KeyStore::list`] returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,7 +66,8 @@ impl ListFilter {
 /// keys, which is [`Error::NameConflict`] (Coder's `idx_api_key_name`).
 pub trait KeyStore: Send + Sync {
     /// Adds a new key. Its id must be new, and a `token` key's name must be unused by the
-    /// user's other `token` keys.
+    /// user's other `token` keys. Coder's column rules apply: a `lifetime_seconds` of 0 is
+    /// stored as 86400, and an empty allow-list is refused.
     fn insert(&self, key: &ApiKey) -> Result<(), Error>;
 
     /// The key with this id (`GetAPIKeyByID`).

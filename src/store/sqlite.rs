@@ -137,7 +137,8 @@ impl Default for SqliteOptions {
 /// - `PRAGMA synchronous = FULL`: every acknowledged write is on disk, even across a power
 ///   loss. A lost `expire` or `delete` would bring a revoked token back, and writes are rare
 ///   (creations, revocations, at most one refresh per key per hour), so the fsync per commit
-///   is worth it.
+///   is worth it. (tests/reliability.rs shows acknowledged writes survive SIGKILL; surviving
+///   power loss rests on SQLite's fsync and the disk honouring it.)
 /// - The schema is versioned with `PRAGMA user_version` and migrated on open inside
 ///   `BEGIN IMMEDIATE`, so processes opening a new file at once are safe. A file written by a
 ///   newer tokenward is refused.
@@ -191,6 +192,7 @@ impl SqliteStore {
             }
             _ => {} // Missing (SQLite creates it) or unreadable (SQLite says why).
         }
+        create_private(&path);
         let mut writer = connect(&path, &options)?;
         // SQLite opens a write-protected file read-only without a word; every write would
         // then fail. Refuse it now, while the operator is looking.
@@ -354,6 +356,7 @@ impl SqliteStore {
 
 impl KeyStore for SqliteStore {
     fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+        let key = &*super::row_to_insert(key)?;
         let what = format!("insert key {}", key.id);
         let scopes = serde_json::to_string(&key.scopes)
             .map_err(|e| self.error(&what, Failure::Value(format!("encode scopes: {e}"))))?;
@@ -587,6 +590,21 @@ fn retry<T>(deadline: &Deadline, mut op: impl FnMut() -> Result<T, Failure>) -> 
 }
 
 /// A connection with tokenward's per-connection settings.
+/// Creates a missing database file readable by its owner only: it holds `hashed_secret`,
+/// which is itself a secret (spec §2). SQLite gives the WAL and shared-memory files the same
+/// mode. An existing file is left as it is; any failure is left for SQLite to report.
+fn create_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+}
+
 fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
     // No URI parsing: a path is a path, even when it starts with "file:".
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
