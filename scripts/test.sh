@@ -26,6 +26,9 @@ cargo fmt --all --check
 step "cargo clippy"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "docs build without warnings (every public item is documented)"
+RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
+
 step "the library builds without the CLI"
 cargo check --locked --lib --no-default-features
 
