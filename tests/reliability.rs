@@ -139,7 +139,7 @@ fn stress_duration() -> StdDuration {
             text.parse()
                 .unwrap_or_else(|_| panic!("{STRESS_SECONDS}={text:?} is not a number")),
         ),
-        Err(_) => StdDuration::from_secs(2),
+        Err(_) => StdDuration::from_secs(3),
     }
 }
 
