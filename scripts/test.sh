@@ -38,6 +38,9 @@ cargo test --locked
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 
+step "fuzz targets compile (run them with cargo fuzz; see fuzz/README.md)"
+cargo check --locked --quiet --manifest-path fuzz/Cargo.toml --bins
+
 step "benchmarks compile"
 cargo bench --locked --no-run
 

@@ -47,7 +47,10 @@ pub fn refresh(
 ) -> Option<KeyUpdate> {
     // §7.1: strictly more than an hour; exactly one hour does not write.
     let touch = now.micros_since(key.last_used) > LAST_USED_MICROS;
-    let slide = slides(key, now, settings);
+    let slid = now.saturating_add_seconds(key.lifetime_seconds);
+    // `slid > expires_at` always holds when the rule applies, except at the saturated end of
+    // time, where a slide would write nothing new.
+    let slide = slides(key, now, settings) && slid > key.expires_at;
     if !touch && !slide {
         return None;
     }
@@ -59,11 +62,7 @@ pub fn refresh(
         } else {
             key.ip_address
         },
-        expires_at: if slide {
-            now.saturating_add_seconds(key.lifetime_seconds)
-        } else {
-            key.expires_at
-        },
+        expires_at: if slide { slid } else { key.expires_at },
         previous_expires_at: key.expires_at,
     })
 }
@@ -214,6 +213,13 @@ mod tests {
             decide(&key(LoginType::Password, -5, at(0), at(-HOUR_MICROS * 9))),
             None
         );
+    }
+
+    #[test]
+    fn a_slide_that_saturates_to_the_same_instant_writes_nothing() {
+        // Found by the `verify` fuzz target: now + L clamps to Timestamp::MAX = expires_at.
+        let k = key(LoginType::None, i64::MAX, Timestamp::MAX, Timestamp::MAX);
+        assert_eq!(refresh(&k, Timestamp::MAX, &Settings::default(), ""), None);
     }
 
     #[test]
