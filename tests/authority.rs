@@ -1,7 +1,12 @@
 //! The lifecycle through `Authority` (spec §4, §6, §7), on the in-memory store with a manual
 //! clock. Item numbers are spec §9's.
 
+mod common;
+
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+
+use common::Wrapped;
 
 use tokenward::store::{KeyStore, ListFilter};
 use tokenward::{
@@ -516,38 +521,9 @@ fn a_failing_store_is_a_500_never_an_invalid_key() {
 #[test]
 fn a_failed_refresh_write_is_a_500() {
     // §6 row 8: "API key couldn't update".
-    struct ReadOnly(MemoryStore);
-    impl KeyStore for ReadOnly {
-        fn insert(&self, key: &ApiKey) -> Result<(), Error> {
-            self.0.insert(key)
-        }
-        fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-            self.0.get(id)
-        }
-        fn get_by_name(&self, user: &str, name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
-            self.0.get_by_name(user, name)
-        }
-        fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-            self.0.list(filter)
-        }
-        fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
-            Err(Error::Store("read-only".into()))
-        }
-        fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-            self.0.expire(id, now)
-        }
-        fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-            self.0.delete(id)
-        }
-        fn delete_by_user(&self, user: &str) -> Result<u64, Error> {
-            self.0.delete_by_user(user)
-        }
-        fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
-            self.0.purge_expired(before, limit)
-        }
-    }
-    let authority =
-        Authority::new(Arc::new(ReadOnly(MemoryStore::new())), Settings::default()).unwrap();
+    let read_only =
+        Wrapped::new(MemoryStore::new()).before_apply(|_| Err(Error::Store("read-only".into())));
+    let authority = Authority::new(Arc::new(read_only), Settings::default()).unwrap();
     let alice = User::new("alice", &[]);
     let token = authority
         .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
@@ -580,57 +556,19 @@ fn settings_that_would_purge_live_keys_are_refused() {
     assert!(Authority::new(Arc::new(MemoryStore::new()), no_sessions).is_err());
 }
 
-/// A store whose first `conflicts` inserts report a name conflict.
-struct Crowded {
-    inner: MemoryStore,
-    conflicts: std::sync::atomic::AtomicU32,
-}
-
-impl KeyStore for Crowded {
-    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
-        let left = self.conflicts.load(std::sync::atomic::Ordering::SeqCst);
-        if left > 0 {
-            self.conflicts
-                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
-            return Err(Error::NameConflict {
-                name: key.token_name.clone(),
-            });
-        }
-        self.inner.insert(key)
-    }
-    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.inner.get(id)
-    }
-    fn get_by_name(&self, user: &str, name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.inner.get_by_name(user, name)
-    }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-        self.inner.list(filter)
-    }
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
-        self.inner.apply(update, now)
-    }
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        self.inner.expire(id, now)
-    }
-    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-        self.inner.delete(id)
-    }
-    fn delete_by_user(&self, user: &str) -> Result<u64, Error> {
-        self.inner.delete_by_user(user)
-    }
-    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
-        self.inner.purge_expired(before, limit)
-    }
-}
-
 #[test]
 fn a_taken_generated_name_is_replaced_but_a_chosen_one_is_a_conflict() {
-    let crowded = |conflicts| {
-        let store = Crowded {
-            inner: MemoryStore::new(),
-            conflicts: std::sync::atomic::AtomicU32::new(conflicts),
-        };
+    // A store whose first `conflicts` inserts report a name conflict.
+    let crowded = |conflicts: u32| {
+        let left = AtomicU32::new(conflicts);
+        let store = Wrapped::new(MemoryStore::new()).before_insert(move |key| {
+            match left.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1)) {
+                Ok(_) => Err(Error::NameConflict {
+                    name: key.token_name.clone(),
+                }),
+                Err(_) => Ok(()),
+            }
+        });
         Authority::new(Arc::new(store), Settings::default()).unwrap()
     };
     let alice = User::new("alice", &[]);

@@ -6,6 +6,8 @@
 //! parameters in an environment variable; without that variable an entry point returns at
 //! once, so `cargo test -- --ignored` runs nothing by accident.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -15,11 +17,12 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering:
 use std::sync::{Arc, Mutex, RwLock, mpsc};
 use std::time::{Duration as StdDuration, Instant};
 
+use common::Wrapped;
 use tempfile::TempDir;
 use tokenward::{
-    ApiKey, Authority, Clock, CreateTokenRequest, Duration, Error, KeyId, KeyStore, KeyUpdate,
-    ListFilter, LoginType, ManualClock, MemoryStore, NewKey, RejectionKind, Settings, SqliteStore,
-    Timestamp, User,
+    ApiKey, Authority, Clock, CreateTokenRequest, Duration, Error, KeyId, KeyStore, ListFilter,
+    LoginType, ManualClock, MemoryStore, NewKey, RejectionKind, Settings, SqliteStore, Timestamp,
+    User,
 };
 
 /// A temporary directory and a database path inside it.
@@ -1301,54 +1304,35 @@ type Hook = Box<dyn FnOnce(&dyn KeyStore) + Send>;
 /// A store that runs a hook once, just before it writes a refresh: another request landing
 /// between an authenticate's check and its write.
 struct Interleaved {
-    inner: Arc<dyn KeyStore>,
-    before_apply: Mutex<Option<Hook>>,
+    store: Arc<dyn KeyStore>,
+    next: Arc<Mutex<Option<Hook>>>,
 }
 
 impl Interleaved {
     fn new(inner: Arc<dyn KeyStore>) -> Interleaved {
-        Interleaved {
+        let next: Arc<Mutex<Option<Hook>>> = Arc::default();
+        let pending = next.clone();
+        let wrapped = Wrapped {
             inner,
-            before_apply: Mutex::new(None),
+            before_insert: None,
+            before_apply: None,
+            guard: None,
+        };
+        let store = wrapped.before_apply(move |store| {
+            let hook = pending.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook(store);
+            }
+            Ok(())
+        });
+        Interleaved {
+            store: Arc::new(store),
+            next,
         }
     }
 
     fn before_next_apply(&self, hook: impl FnOnce(&dyn KeyStore) + Send + 'static) {
-        *self.before_apply.lock().unwrap() = Some(Box::new(hook));
-    }
-}
-
-impl KeyStore for Interleaved {
-    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
-        self.inner.insert(key)
-    }
-    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.inner.get(id)
-    }
-    fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.inner.get_by_name(user_id, token_name)
-    }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-        self.inner.list(filter)
-    }
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
-        let hook = self.before_apply.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook(&*self.inner);
-        }
-        self.inner.apply(update, now)
-    }
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        self.inner.expire(id, now)
-    }
-    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-        self.inner.delete(id)
-    }
-    fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
-        self.inner.delete_by_user(user_id)
-    }
-    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
-        self.inner.purge_expired(before, limit)
+        *self.next.lock().unwrap() = Some(Box::new(hook));
     }
 }
 
@@ -1366,7 +1350,7 @@ impl SessionWorld {
     fn new(store: Arc<dyn KeyStore>) -> SessionWorld {
         let clock = Arc::new(ManualClock::new(ts("2026-03-01T12:00:00Z")));
         let interleaved = Arc::new(Interleaved::new(store));
-        let authority = Authority::new(interleaved.clone(), Settings::default())
+        let authority = Authority::new(interleaved.store.clone(), Settings::default())
             .unwrap()
             .with_clock(clock.clone());
         let alice = User::new("alice", &[]);
@@ -1470,7 +1454,7 @@ fn an_expire_of_a_lapsed_session_stands_against_a_refresh_decided_before_it() {
             first: lapses.saturating_sub(Duration::MINUTE),
             then: expired_at,
         };
-        let straddling = Authority::new(w.interleaved.clone(), Settings::default())
+        let straddling = Authority::new(w.interleaved.store.clone(), Settings::default())
             .unwrap()
             .with_clock(Arc::new(clock));
         let id = w.key.id;

@@ -4,10 +4,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{key, ts};
+use common::{Wrapped, key, ts};
 use tokenward::key::remote_ip;
 use tokenward::store::{KeyStore, ListFilter, MemoryStore};
-use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, Scope, Timestamp};
+use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, Scope};
 
 fn token(n: u32, user: &str, name: &str) -> ApiKey {
     key(n, user, LoginType::Token, name, "2026-04-01T00:00:00Z")
@@ -122,33 +122,16 @@ macro_rules! store_suite {
                 );
                 store.insert(&token(3, "bob", "ci")).unwrap();
                 // Only `token` keys are constrained (idx_api_key_name ... WHERE login_type = 'token').
-                store
-                    .insert(&key(
-                        4,
+                for (n, name) in [(4, "ci"), (5, ""), (6, "")] {
+                    let session = key(
+                        n,
                         "alice",
                         LoginType::Password,
-                        "ci",
+                        name,
                         "2026-04-01T00:00:00Z",
-                    ))
-                    .unwrap();
-                store
-                    .insert(&key(
-                        5,
-                        "alice",
-                        LoginType::Password,
-                        "",
-                        "2026-04-01T00:00:00Z",
-                    ))
-                    .unwrap();
-                store
-                    .insert(&key(
-                        6,
-                        "alice",
-                        LoginType::Password,
-                        "",
-                        "2026-04-01T00:00:00Z",
-                    ))
-                    .unwrap();
+                    );
+                    store.insert(&session).unwrap();
+                }
             }
 
             #[test]
@@ -454,47 +437,10 @@ macro_rules! store_suite {
 store_suite!(memory, MemoryStore::new());
 
 /// A `SqliteStore` in a fresh file that lives as long as the store.
-struct TempSqlite {
-    store: tokenward::SqliteStore,
-    _dir: tempfile::TempDir,
+fn temp_sqlite() -> Wrapped {
+    let dir = tempfile::tempdir().unwrap();
+    let store = tokenward::SqliteStore::open(dir.path().join("keys.db")).unwrap();
+    Wrapped::new(store).keeping(dir)
 }
 
-impl TempSqlite {
-    fn new() -> TempSqlite {
-        let dir = tempfile::tempdir().unwrap();
-        let store = tokenward::SqliteStore::open(dir.path().join("keys.db")).unwrap();
-        TempSqlite { store, _dir: dir }
-    }
-}
-
-impl KeyStore for TempSqlite {
-    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
-        self.store.insert(key)
-    }
-    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.store.get(id)
-    }
-    fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.store.get_by_name(user_id, token_name)
-    }
-    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-        self.store.list(filter)
-    }
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
-        self.store.apply(update, now)
-    }
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        self.store.expire(id, now)
-    }
-    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-        self.store.delete(id)
-    }
-    fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
-        self.store.delete_by_user(user_id)
-    }
-    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
-        self.store.purge_expired(before, limit)
-    }
-}
-
-store_suite!(sqlite, TempSqlite::new());
+store_suite!(sqlite, temp_sqlite());

@@ -1,8 +1,14 @@
 //! Records shared by the store tests.
 #![allow(dead_code)] // each test crate uses part of it
 
+use std::any::Any;
+use std::sync::Arc;
+
 use tokenward::key::remote_ip;
-use tokenward::{AllowEntry, ApiKey, KeyId, LoginType, Scope, SecretHash, Timestamp};
+use tokenward::{
+    AllowEntry, ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope,
+    SecretHash, Timestamp,
+};
 
 pub fn ts(text: &str) -> Timestamp {
     Timestamp::parse_rfc3339(text).unwrap()
@@ -28,5 +34,93 @@ pub fn key(n: u32, user: &str, login_type: LoginType, name: &str, expires_at: &s
         token_name: name.into(),
         scopes: vec![Scope::public("all").unwrap()],
         allow_list: vec![AllowEntry::wildcard()],
+    }
+}
+
+/// Runs before [`Wrapped::insert`] with the key; an `Err` fails the insert instead.
+pub type InsertHook = Box<dyn Fn(&ApiKey) -> Result<(), Error> + Send + Sync>;
+/// Runs before [`Wrapped::apply`] with the wrapped store; an `Err` fails the write instead.
+pub type ApplyHook = Box<dyn Fn(&dyn KeyStore) -> Result<(), Error> + Send + Sync>;
+
+/// A store that hands every operation to `inner`, after a test's hooks on `insert` and
+/// `apply`, and keeps `guard` (a temporary directory, say) alive as long as itself.
+pub struct Wrapped {
+    pub inner: Arc<dyn KeyStore>,
+    pub before_insert: Option<InsertHook>,
+    pub before_apply: Option<ApplyHook>,
+    pub guard: Option<Box<dyn Any + Send + Sync>>,
+}
+
+impl Wrapped {
+    pub fn new(inner: impl KeyStore + 'static) -> Wrapped {
+        Wrapped {
+            inner: Arc::new(inner),
+            before_insert: None,
+            before_apply: None,
+            guard: None,
+        }
+    }
+
+    pub fn before_insert(
+        self,
+        hook: impl Fn(&ApiKey) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Wrapped {
+        Wrapped {
+            before_insert: Some(Box::new(hook)),
+            ..self
+        }
+    }
+
+    pub fn before_apply(
+        self,
+        hook: impl Fn(&dyn KeyStore) -> Result<(), Error> + Send + Sync + 'static,
+    ) -> Wrapped {
+        Wrapped {
+            before_apply: Some(Box::new(hook)),
+            ..self
+        }
+    }
+
+    pub fn keeping(self, guard: impl Any + Send + Sync) -> Wrapped {
+        Wrapped {
+            guard: Some(Box::new(guard)),
+            ..self
+        }
+    }
+}
+
+impl KeyStore for Wrapped {
+    fn insert(&self, key: &ApiKey) -> Result<(), Error> {
+        self.before_insert
+            .as_ref()
+            .map_or(Ok(()), |hook| hook(key))?;
+        self.inner.insert(key)
+    }
+    fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.inner.get(id)
+    }
+    fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
+        self.inner.get_by_name(user_id, token_name)
+    }
+    fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
+        self.inner.list(filter)
+    }
+    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+        self.before_apply
+            .as_ref()
+            .map_or(Ok(()), |hook| hook(&*self.inner))?;
+        self.inner.apply(update, now)
+    }
+    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+        self.inner.expire(id, now)
+    }
+    fn delete(&self, id: &KeyId) -> Result<bool, Error> {
+        self.inner.delete(id)
+    }
+    fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
+        self.inner.delete_by_user(user_id)
+    }
+    fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
+        self.inner.purge_expired(before, limit)
     }
 }
