@@ -20,6 +20,13 @@ cargo --version
 step "vectors are in sync with their generator"
 python3 tests/vectors/generate.py --check
 
+step "quote vectors and the unprintable table are in sync with Go"
+if command -v go >/dev/null; then
+    go -C tests/vectors/goquote run . -check
+else
+    echo "skipped: go is not installed (tests/vectors/README.md)"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -1,11 +1,14 @@
 //! Go's `%q` string quoting, for the messages Coder formats with it (spec §4.1, §4.2, §6).
 
+mod unprintable;
+
+use std::cmp::Ordering;
 use std::fmt::Write;
 
-/// `s` quoted as Go's `strconv.Quote` (and so `fmt`'s `%q`) writes it.
-///
-/// Printability follows Go's `unicode.IsPrint` for everything but unassigned code points,
-/// which Rust cannot tell apart without Unicode tables; those are printed as they are.
+use unprintable::UNPRINTABLE;
+
+/// `s` quoted as Go's `strconv.Quote` (and so `fmt`'s `%q`) writes it: a code point Go's
+/// `unicode.IsPrint` accepts stays as it is, any other is escaped.
 pub(crate) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -36,21 +39,20 @@ pub(crate) fn quote(s: &str) -> String {
     out
 }
 
-/// Go's `unicode.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
+/// Go's `unicode.IsPrint`, by the Unicode tables of the Go release in `unprintable.rs`.
 fn is_printable(c: char) -> bool {
     let u = c as u32;
-    if c == ' ' {
-        return true;
-    }
-    // Cc, Zs/Zl/Zp (other than ' '), the common Cf format characters, private use, and the
-    // noncharacters U+FFFE/U+FFFF of every plane.
-    !(c.is_control()
-        || c.is_whitespace()
-        || matches!(u, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E)
-        || matches!(u, 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF)
-        || matches!(u, 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
-        || matches!(u, 0xE0001 | 0xE0020..=0xE007F)
-        || u & 0xFFFE == 0xFFFE)
+    UNPRINTABLE
+        .binary_search_by(|&(lo, hi)| {
+            if hi < u {
+                Ordering::Less
+            } else if lo > u {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_err()
 }
 
 #[cfg(test)]
@@ -76,5 +78,21 @@ mod tests {
         assert_eq!(quote("\u{a0}\u{200b}\u{feff}"), r#""\u00a0\u200b\ufeff""#);
         assert_eq!(quote("\u{85}"), r#""\u0085""#);
         assert_eq!(quote("\u{10ffff}"), r#""\U0010ffff""#);
+    }
+
+    #[test]
+    fn escapes_unassigned_and_format_code_points_as_go_does() {
+        assert_eq!(
+            quote("\u{378}\u{d7ff}\u{fdd0}\u{fffe}\u{890}"),
+            r#""\u0378\ud7ff\ufdd0\ufffe\u0890""#
+        );
+        assert_eq!(
+            quote("\u{110bd}\u{1d173}\u{13430}\u{e0001}"),
+            r#""\U000110bd\U0001d173\U00013430\U000e0001""#
+        );
+        assert_eq!(
+            quote("\u{ad}\u{e000} 😀 e\u{301}"),
+            "\"\\u00ad\\ue000 😀 e\u{301}\""
+        );
     }
 }

@@ -10,8 +10,8 @@ use tokenward::issue::{max_token_lifetime, requested_scopes, token_expiry};
 use tokenward::key::{legacy_scope, remote_ip};
 use tokenward::{ApiKey, Duration, SecretHash, Settings, Timestamp, Token, User};
 
-/// The cases of one vector file, after checking its envelope.
-fn cases(file: &str, kind: &str) -> Vec<Value> {
+/// One vector file, after checking its envelope.
+fn document(file: &str, kind: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/vectors")
         .join(file);
@@ -19,7 +19,12 @@ fn cases(file: &str, kind: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["schema"], "tokenward-vectors/1", "{file}");
     assert_eq!(doc["kind"], kind, "{file}");
-    let cases = doc["cases"].as_array().unwrap().clone();
+    doc
+}
+
+/// The cases of one vector file, after checking its envelope.
+fn cases(file: &str, kind: &str) -> Vec<Value> {
+    let cases = document(file, kind)["cases"].as_array().unwrap().clone();
     assert!(!cases.is_empty(), "{file} has no cases");
     cases
 }
@@ -271,4 +276,64 @@ fn scopes_vectors() {
             got => Err(format!("got {got:?}, want {want}")),
         }
     });
+}
+
+/// `s` as the crate's `%q` writes it, read back from an error detail that uses it.
+fn go_quoted(s: &str) -> String {
+    let detail = tokenward::Error::NameConflict { name: s.to_owned() }.to_string();
+    detail
+        .strip_prefix("A token with name ")
+        .and_then(|rest| rest.strip_suffix(" already exists."))
+        .unwrap_or_else(|| panic!("unexpected detail {detail:?}"))
+        .to_owned()
+}
+
+#[test]
+fn quote_vectors() {
+    run("quote.json", "quote", |case| {
+        expect_eq(
+            "quoted",
+            go_quoted(text(&case["input"])).as_str(),
+            text(&case["quoted"]),
+        )
+    });
+}
+
+/// Every code point a `char` can hold stays raw exactly when Go's `unicode.IsPrint` accepts it.
+#[test]
+fn quote_escapes_exactly_what_go_finds_unprintable() {
+    let doc = document("quote.json", "quote");
+    let ranges: Vec<(u32, u32)> = doc["unprintable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            let bound = |i: usize| u32::try_from(pair[i].as_u64().unwrap()).unwrap();
+            (bound(0), bound(1))
+        })
+        .collect();
+    // The walk below relies on this order.
+    assert!(ranges.windows(2).all(|w| w[0].1 < w[1].0) && ranges.iter().all(|r| r.0 <= r.1));
+
+    let mut wrong = Vec::new();
+    let mut next = ranges.iter().peekable();
+    for c in (0..=0x10_FFFF).filter_map(char::from_u32) {
+        let u = c as u32;
+        while next.next_if(|r| r.1 < u).is_some() {}
+        let go_printable = next.peek().is_none_or(|r| u < r.0);
+        let raw = go_quoted(&c.to_string()) == format!("\"{c}\"");
+        // Go escapes '"' and '\\' although it can print them.
+        if raw != (go_printable && !matches!(c, '"' | '\\')) {
+            wrong.push(format!(
+                "U+{u:04X} (raw: {raw}, Go printable: {go_printable})"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} code points quoted unlike Go {}, first: {:?}",
+        wrong.len(),
+        doc["go_version"],
+        &wrong[..wrong.len().min(20)]
+    );
 }

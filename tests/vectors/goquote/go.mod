@@ -1,0 +1,3 @@
+module tokenward/goquote
+
+go 1.21
