@@ -11,29 +11,23 @@ mod support;
 use support::measure;
 use tokenward::check::verify;
 use tokenward::key::remote_ip;
-use tokenward::{
-    AllowEntry, ApiKey, KeyId, LoginType, Scope, SecretHash, Settings, Timestamp, Token,
-};
+use tokenward::{ApiKey, KeyId, LoginType, SecretHash, Settings, Timestamp, Token};
 
 fn main() {
     let secret = "abcdefghijklmnopqrstuv";
     let presented = "0123456789-abcdefghijklmnopqrstuv";
     let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
-    let record = ApiKey {
-        id: KeyId::parse("0123456789").unwrap(),
-        hashed_secret: SecretHash::of_bytes(secret.as_bytes()).as_bytes().to_vec(),
-        user_id: "b7d4c0a2-5f7e-4a43-9c55-2f1f7a3b6e10".into(),
-        last_used: Timestamp::from_unix_micros(now.unix_micros() - 600_000_000),
-        expires_at: Timestamp::from_unix_micros(now.unix_micros() + 86_400_000_000 * 7),
-        created_at: now,
-        updated_at: now,
-        login_type: LoginType::Password,
-        lifetime_seconds: 86_400 * 7,
-        ip_address: remote_ip("203.0.113.7"),
-        token_name: String::new(),
-        scopes: vec![Scope::public("all").unwrap()],
-        allow_list: vec![AllowEntry::wildcard()],
-    };
+    let mut record = ApiKey::new(
+        KeyId::parse("0123456789").unwrap(),
+        SecretHash::of_bytes(secret.as_bytes()).as_bytes(),
+        "b7d4c0a2-5f7e-4a43-9c55-2f1f7a3b6e10",
+        LoginType::Password,
+        now,
+        Timestamp::from_unix_micros(now.unix_micros() + 86_400_000_000 * 7),
+    );
+    record.last_used = Timestamp::from_unix_micros(now.unix_micros() - 600_000_000);
+    record.lifetime_seconds = 86_400 * 7;
+    record.ip_address = remote_ip("203.0.113.7");
     let settings = Settings::default();
 
     let sha2 = measure(|| {

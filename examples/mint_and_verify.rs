@@ -3,7 +3,7 @@
 //! Run: `cargo run --example mint_and_verify`
 
 use tokenward::check::verify;
-use tokenward::http::rejection_answer;
+use tokenward::http::answer;
 use tokenward::issue::token_key;
 use tokenward::{CreateTokenRequest, Duration, Settings, Timestamp, User};
 
@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("token:      {token}");
     println!("key id:     {}", stored.id);
     println!("expires at: {}", stored.expires_at);
-    println!("record:     {}", serde_json::to_string(&stored.public())?);
+    println!("record:     {}", serde_json::to_string(&stored)?);
 
     let lookup = |id| (id == stored.id).then_some(&stored);
     let verified =
@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let forged = format!("{}-{}", stored.id, "A".repeat(22));
     let rejection =
         verify(&forged, lookup, now, &settings, "").expect_err("a forged secret is rejected");
-    let answer = rejection_answer(&rejection, &settings);
+    let answer = answer(&rejection, &settings);
     println!("forged:     {} {}", answer.status, answer.body.trim_end());
     Ok(())
 }

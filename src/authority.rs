@@ -1,15 +1,17 @@
 //! `Authority`: a key store, the settings and a clock, with the whole lifecycle a host calls:
 //! create, authenticate (check and persist the refresh), list, expire, delete, purge.
 
+use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::check::{Rejection, try_verify};
+use crate::check::try_verify;
 use crate::error::Error;
 use crate::issue::{self, CreateTokenRequest, NewKey, User};
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
 use crate::settings::{Duration, Settings};
-use crate::store::{KeyStore, ListFilter, PURGE_BATCH};
+use crate::store::{KeyStore, ListFilter, MemoryStore, PURGE_BATCH, SqliteStore};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::token::KeyId;
 
@@ -48,7 +50,32 @@ pub struct ListTokens {
     pub include_expired: bool,
 }
 
+impl fmt::Debug for Authority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authority")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL of an in-memory store for [`Authority::open`].
+pub const MEMORY_URL: &str = ":memory:";
+
 impl Authority {
+    /// An authority over the store `url` names, so every binding and the command line open a
+    /// store from one string:
+    /// - `:memory:`: a new [`MemoryStore`], gone with the process;
+    /// - `sqlite:<path>` or `sqlite://<path>`, or a plain file path: a [`SqliteStore`] file,
+    ///   created when missing;
+    /// - `postgres://...`: PostgreSQL, once that store exists (today a clear error).
+    pub fn open(url: &str, settings: Settings) -> Result<Authority, Error> {
+        let store: Arc<dyn KeyStore> = match StoreUrl::parse(url)? {
+            StoreUrl::Memory => Arc::new(MemoryStore::new()),
+            StoreUrl::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+        };
+        Authority::new(store, settings)
+    }
+
     /// An authority over `store` with `settings`, reading the system clock. Settings that
     /// make no sense (a negative retention would purge live keys) are refused.
     pub fn new(store: Arc<dyn KeyStore>, settings: Settings) -> Result<Authority, Error> {
@@ -90,10 +117,9 @@ impl Authority {
         remote_addr: &str,
     ) -> Result<NewKey, Error> {
         if actor.id != target.id && !actor.is_owner() {
-            return Err(Error::Forbidden(format!(
-                "only an Owner may create tokens for another user ({})",
-                target.id
-            )));
+            return Err(Error::Forbidden(
+                "only an Owner may create tokens for another user",
+            ));
         }
         // A generated name may already be taken; the caller did not choose it, so try another.
         let mut attempts = 0;
@@ -130,13 +156,24 @@ impl Authority {
         Ok(minted)
     }
 
+    /// Mints a "new session key" for `user` (spec §4.3, Coder's `POST /users/{user}/keys`):
+    /// login type `password`, lasting `default_token_lifetime`, scopes `[coder:all]`, no name.
+    pub fn create_session_key(&self, user: &User, remote_addr: &str) -> Result<NewKey, Error> {
+        let minted = issue::session_key(
+            &user.id,
+            LoginType::Password,
+            self.settings.default_token_lifetime,
+            remote_addr,
+            self.now(),
+        )?;
+        self.store.insert(&minted.key)?;
+        Ok(minted)
+    }
+
     /// Checks a presented token (spec §6 rows 1-5 and 3b), then writes the refresh (§7). A
-    /// store failure is Coder's 500 rejection, never a 401.
-    pub fn authenticate(
-        &self,
-        presented: &str,
-        remote_addr: &str,
-    ) -> Result<Authenticated, Rejection> {
+    /// rejected token is [`Error::Rejected`]; a store failure is [`Error::Store`] (Coder's
+    /// 500), never a 401.
+    pub fn authenticate(&self, presented: &str, remote_addr: &str) -> Result<Authenticated, Error> {
         let now = self.now();
         let lookup = |id: KeyId| self.store.get(&id);
         let verified = try_verify(presented, lookup, now, &self.settings, remote_addr)?;
@@ -147,14 +184,11 @@ impl Authority {
             });
         };
         let written_at = self.now();
-        self.store
-            .apply(&update, written_at)
-            .map_err(|e| Rejection::update_failed(&e.to_string()))?;
+        self.store.apply(&update, written_at)?;
         // Read back what the store kept: a concurrent expire or refresh may have won.
-        let key = match self.store.get(&update.id) {
-            Ok(Some(key)) => key,
-            Ok(None) => Arc::new(verified.updated_key(written_at)),
-            Err(e) => return Err(Rejection::lookup_failed(&e.to_string())),
+        let key = match self.store.get(&update.id)? {
+            Some(key) => key,
+            None => Arc::new(verified.updated_key(written_at)),
         };
         Ok(Authenticated {
             key,
@@ -186,7 +220,7 @@ impl Authority {
 
     /// One key by id, if `actor` may see it.
     pub fn get_key(&self, actor: &User, id: &KeyId) -> Result<ApiKey, Error> {
-        self.visible(actor, self.store.get(id)?, || format!("API key {id}"))
+        self.visible(actor, self.store.get(id)?, || Error::key_not_found(id))
     }
 
     /// A user's key by name (never matches an empty name), if `actor` may see it.
@@ -197,7 +231,10 @@ impl Authority {
         token_name: &str,
     ) -> Result<ApiKey, Error> {
         self.visible(actor, self.store.get_by_name(user_id, token_name)?, || {
-            format!("token {token_name:?}")
+            Error::NotFound {
+                what: "token",
+                id: token_name.to_owned(),
+            }
         })
     }
 
@@ -220,7 +257,10 @@ impl Authority {
         match KeyId::parse(id_text) {
             Ok(id) => self.get_key(actor, &id),
             // Echo only the part before the first `-`: a whole token's secret stays out of errors.
-            Err(_) => Err(Error::NotFound(format!("token {id_text:?}"))),
+            Err(_) => Err(Error::NotFound {
+                what: "token",
+                id: id_text.to_owned(),
+            }),
         }
     }
 
@@ -231,7 +271,7 @@ impl Authority {
         if self.store.expire(id, self.now())? {
             Ok(())
         } else {
-            Err(Error::NotFound(format!("API key {id}")))
+            Err(Error::key_not_found(id))
         }
     }
 
@@ -241,7 +281,7 @@ impl Authority {
         if self.store.delete(id)? {
             Ok(())
         } else {
-            Err(Error::NotFound(format!("API key {id}")))
+            Err(Error::key_not_found(id))
         }
     }
 
@@ -272,11 +312,11 @@ impl Authority {
         &self,
         actor: &User,
         key: Option<Arc<ApiKey>>,
-        what: impl FnOnce() -> String,
+        not_found: impl FnOnce() -> Error,
     ) -> Result<ApiKey, Error> {
         match key {
             Some(key) if may_see(actor, &key) => Ok((*key).clone()),
-            _ => Err(Error::NotFound(what())),
+            _ => Err(not_found()),
         }
     }
 }
@@ -284,4 +324,83 @@ impl Authority {
 /// Coder's RBAC for keys, as tokenward needs it: your own keys, or everyone's as an Owner.
 fn may_see(actor: &User, key: &ApiKey) -> bool {
     key.user_id == actor.id || actor.is_owner()
+}
+
+/// What [`Authority::open`] was asked to open.
+#[derive(Debug, PartialEq, Eq)]
+enum StoreUrl<'a> {
+    Memory,
+    Sqlite(&'a Path),
+}
+
+impl<'a> StoreUrl<'a> {
+    fn parse(url: &'a str) -> Result<StoreUrl<'a>, Error> {
+        if url == MEMORY_URL {
+            return Ok(StoreUrl::Memory);
+        }
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            return match path {
+                "" => Err(Error::InvalidArgument(
+                    "the sqlite: URL names no file".into(),
+                )),
+                MEMORY_URL => Ok(StoreUrl::Memory),
+                path => Ok(StoreUrl::Sqlite(Path::new(path))),
+            };
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            let scheme_like = !scheme.is_empty()
+                && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if scheme_like {
+                // Never echo the URL: it may carry a password.
+                return Err(Error::InvalidArgument(match scheme {
+                    "postgres" | "postgresql" => {
+                        "the PostgreSQL store is not available in this build".to_owned()
+                    }
+                    other => format!(
+                        "unsupported store URL scheme {other:?} (use :memory:, sqlite:<path> or a file path)"
+                    ),
+                }));
+            }
+        }
+        if url.is_empty() {
+            return Err(Error::InvalidArgument(
+                "the store URL is empty (use :memory:, sqlite:<path> or a file path)".into(),
+            ));
+        }
+        Ok(StoreUrl::Sqlite(Path::new(url)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Coded;
+
+    #[test]
+    fn store_urls_name_memory_sqlite_files_or_paths() {
+        assert_eq!(StoreUrl::parse(":memory:"), Ok(StoreUrl::Memory));
+        assert_eq!(StoreUrl::parse("sqlite::memory:"), Ok(StoreUrl::Memory));
+        for (url, path) in [
+            ("sqlite:keys.db", "keys.db"),
+            ("sqlite:///var/lib/keys.db", "/var/lib/keys.db"),
+            ("sqlite://keys.db", "keys.db"),
+            ("/var/lib/keys.db", "/var/lib/keys.db"),
+            ("keys.db", "keys.db"),
+        ] {
+            assert_eq!(
+                StoreUrl::parse(url),
+                Ok(StoreUrl::Sqlite(Path::new(path))),
+                "{url}"
+            );
+        }
+        for url in ["", "sqlite:", "mysql://u@h/db", "postgres://u:hunter2@h/db"] {
+            let err = StoreUrl::parse(url).unwrap_err();
+            assert_eq!(err.code(), crate::Code::InvalidArgument, "{url}");
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
+    }
 }

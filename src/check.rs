@@ -2,15 +2,15 @@
 //! unknown id, invalid secret, expired. Pure: the caller fetches the record.
 
 use std::borrow::Borrow;
-use std::convert::Infallible;
 use std::fmt;
 
+use crate::error::{Code, Error};
 use crate::hash::SecretHash;
 use crate::key::ApiKey;
 use crate::refresh::{KeyUpdate, refresh};
 use crate::settings::Settings;
 use crate::time::Timestamp;
-use crate::token::{KeyId, ParseError, Token, split};
+use crate::token::{KeyId, ParseError, SECRET_LENGTH, Token, split};
 
 /// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
 pub const SIGNED_OUT_MESSAGE: &str =
@@ -19,8 +19,10 @@ pub const SIGNED_OUT_MESSAGE: &str =
 pub const INTERNAL_ERROR_MESSAGE: &str =
     "An internal error occurred. Please try again or contact the system administrator.";
 
-/// Which check failed. The [`code`](RejectionKind::code) strings are stable across languages.
+/// Which check failed. Each kind has its own [`Code`]; more kinds come with stores that know
+/// users (deleted or inactive users, audiences).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RejectionKind {
     /// No token in the request (row 1).
     Missing,
@@ -32,28 +34,24 @@ pub enum RejectionKind {
     InvalidSecret,
     /// `expires_at < now` (row 5).
     Expired,
-    /// The key store failed (row 3b, row 8): a 500, not a verdict on the token.
-    Internal,
 }
 
 impl RejectionKind {
-    /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`,
-    /// `internal`.
-    pub fn code(self) -> &'static str {
+    /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`.
+    pub const fn code(self) -> Code {
         match self {
-            RejectionKind::Missing => "missing",
-            RejectionKind::Malformed => "malformed",
-            RejectionKind::UnknownKey => "unknown_key",
-            RejectionKind::InvalidSecret => "invalid_secret",
-            RejectionKind::Expired => "expired",
-            RejectionKind::Internal => "internal",
+            RejectionKind::Missing => Code::Missing,
+            RejectionKind::Malformed => Code::Malformed,
+            RejectionKind::UnknownKey => Code::UnknownKey,
+            RejectionKind::InvalidSecret => Code::InvalidSecret,
+            RejectionKind::Expired => Code::Expired,
         }
     }
 }
 
 impl fmt::Display for RejectionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
+        f.write_str(self.code().name())
     }
 }
 
@@ -104,22 +102,6 @@ impl Rejection {
         )
     }
 
-    /// Row 3b: the store failed; `cause` is appended to Coder's detail.
-    pub fn lookup_failed(cause: &str) -> Rejection {
-        Self::new(
-            RejectionKind::Internal,
-            format!("Internal error fetching API key by id. {cause}"),
-        )
-    }
-
-    /// Row 8: the refresh could not be written; `cause` is appended to Coder's detail.
-    pub fn update_failed(cause: &str) -> Rejection {
-        Self::new(
-            RejectionKind::Internal,
-            format!("API key couldn't update: {cause}."),
-        )
-    }
-
     fn new(kind: RejectionKind, detail: String) -> Rejection {
         Rejection { kind, detail }
     }
@@ -130,16 +112,13 @@ impl Rejection {
     }
 
     /// The stable code of [`kind`](Rejection::kind).
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         self.kind.code()
     }
 
-    /// Coder's `message`.
+    /// Coder's `message`: `SignedOutErrorMessage` for every rejection (spec §6).
     pub fn message(&self) -> &'static str {
-        match self.kind {
-            RejectionKind::Internal => INTERNAL_ERROR_MESSAGE,
-            _ => SIGNED_OUT_MESSAGE,
-        }
+        SIGNED_OUT_MESSAGE
     }
 
     /// Coder's `detail`: which check failed, in Coder's words.
@@ -147,12 +126,9 @@ impl Rejection {
         &self.detail
     }
 
-    /// The HTTP status: 401, or 500 for a store failure.
+    /// The HTTP status: 401.
     pub fn status(&self) -> u16 {
-        match self.kind {
-            RejectionKind::Internal => 500,
-            _ => 401,
-        }
+        self.code().status()
     }
 
     /// The `WWW-Authenticate` value Coder sends with this rejection, if any (spec §6).
@@ -234,33 +210,47 @@ pub fn verify<K: Borrow<ApiKey>>(
     settings: &Settings,
     remote_addr: &str,
 ) -> Result<Verified<K>, Rejection> {
-    try_verify(
-        presented,
-        |id| Ok::<_, Infallible>(lookup(id)),
-        now,
-        settings,
-        remote_addr,
-    )
+    let (id, secret) = presented_parts(presented)?;
+    let key = lookup(id).ok_or_else(Rejection::unknown_key)?;
+    check_parts(id, secret, key, now, settings, remote_addr)
 }
 
-/// [`verify`] with a lookup that can fail: a failure is Coder's 500 (row 3b), never a 401, so
-/// a database outage is not reported as an invalid key.
-pub fn try_verify<K: Borrow<ApiKey>, E: fmt::Display>(
+/// Rows 1-2: the id and the secret of a presented token. The secret is borrowed where it lies
+/// in `presented`, so it is hashed without a copy.
+fn presented_parts(presented: &str) -> Result<(KeyId, &[u8; SECRET_LENGTH]), Rejection> {
+    if presented.is_empty() {
+        return Err(Rejection::missing());
+    }
+    split(presented).map_err(Rejection::malformed)
+}
+
+/// [`verify`] for a host with its own key table: `record` is the row it fetched for the
+/// presented token's id (`None` when there is none). Not generic, for bindings.
+pub fn verify_record<'k>(
+    presented: &str,
+    record: Option<&'k ApiKey>,
+    now: Timestamp,
+    settings: &Settings,
+    remote_addr: &str,
+) -> Result<Verified<&'k ApiKey>, Rejection> {
+    verify(presented, |_| record, now, settings, remote_addr)
+}
+
+/// [`verify`] with a lookup that can fail: a failure is passed on as the error it is (for a
+/// store, Coder's 500, spec §6 row 3b), never a 401, so a database outage is not reported as
+/// an invalid key.
+pub fn try_verify<K: Borrow<ApiKey>, E: Into<Error>>(
     presented: &str,
     lookup: impl FnOnce(KeyId) -> Result<Option<K>, E>,
     now: Timestamp,
     settings: &Settings,
     remote_addr: &str,
-) -> Result<Verified<K>, Rejection> {
-    if presented.is_empty() {
-        return Err(Rejection::missing());
-    }
-    // Hash the secret where it lies in `presented`: no copy of it is made.
-    let (id, secret) = split(presented).map_err(Rejection::malformed)?;
+) -> Result<Verified<K>, Error> {
+    let (id, secret) = presented_parts(presented)?;
     let key = lookup(id)
-        .map_err(|e| Rejection::lookup_failed(&e.to_string()))?
+        .map_err(Into::into)?
         .ok_or_else(Rejection::unknown_key)?;
-    check_parts(id, secret, key, now, settings, remote_addr)
+    Ok(check_parts(id, secret, key, now, settings, remote_addr)?)
 }
 
 #[cfg(test)]
@@ -370,7 +360,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             (err.code(), err.detail()),
-            ("unknown_key", "API key is invalid.")
+            (Code::UnknownKey, "API key is invalid.")
         );
     }
 
@@ -385,19 +375,27 @@ mod tests {
 
     #[test]
     fn failing_lookup_is_a_500_not_an_invalid_key() {
+        use crate::error::{Coded, Operation, StoreError, StoreErrorKind};
         let err = try_verify(
             TOKEN,
-            |_| Err::<Option<&ApiKey>, _>("connection refused"),
+            |_| {
+                Err::<Option<&ApiKey>, _>(StoreError::new(
+                    StoreErrorKind::Io,
+                    Operation::Get,
+                    "connection refused",
+                ))
+            },
             ts("2026-03-01T12:00:00Z"),
             &Settings::default(),
             "",
         )
         .unwrap_err();
-        assert_eq!((err.code(), err.status()), ("internal", 500));
+        assert_eq!((err.code(), err.status()), (Code::StoreIo, 500));
         assert_eq!(
             err.detail(),
             "Internal error fetching API key by id. connection refused"
         );
+        assert_eq!(err.message(), INTERNAL_ERROR_MESSAGE);
     }
 
     #[test]
@@ -411,16 +409,5 @@ mod tests {
             (now, "1.1.1.1".into())
         );
         assert_eq!(verified.key.last_used, key.last_used);
-    }
-
-    #[test]
-    fn lookup_failure_is_a_500_with_the_internal_message() {
-        let r = Rejection::lookup_failed("disk I/O error");
-        assert_eq!((r.status(), r.message()), (500, INTERNAL_ERROR_MESSAGE));
-        assert_eq!(
-            r.detail(),
-            "Internal error fetching API key by id. disk I/O error"
-        );
-        assert_eq!(r.www_authenticate(&Settings::default()), None);
     }
 }

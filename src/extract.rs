@@ -72,8 +72,8 @@ pub enum TokenSource {
     AccessToken,
 }
 
-/// A token found in a request, and where it was found. `Debug` shows only the part before
-/// the first `-` (the key id of a well-formed token), never the secret.
+/// A token found in a request, and where it was found. `Debug` shows the key id of a text
+/// shaped like a token and nothing else, whatever the text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Extracted<'a> {
     /// The token, never empty. Borrowed from the request unless a query value had to be unescaped.
@@ -82,13 +82,19 @@ pub struct Extracted<'a> {
     pub source: TokenSource,
 }
 
+/// Shows the key id only when the text has a token's shape; anything else may be a secret
+/// in another form, so it shows nothing of it.
 impl std::fmt::Debug for Extracted<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let id = self.token.split('-').next().unwrap_or_default();
-        f.debug_struct("Extracted")
-            .field("token", &format_args!("{id:?}-<redacted>"))
-            .field("source", &self.source)
-            .finish()
+        let mut out = f.debug_struct("Extracted");
+        match crate::token::split(&self.token) {
+            Ok((id, _)) => out.field("token", &format_args!("{:?}-<redacted>", id.as_str())),
+            Err(_) => out.field(
+                "token",
+                &format_args!("<redacted, {} bytes>", self.token.len()),
+            ),
+        };
+        out.field("source", &self.source).finish()
     }
 }
 
@@ -1074,6 +1080,31 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_more_than_the_key_id_whatever_the_shape() {
+        let secret = "abcdefghijklmnopqrstuvwxyzABCDEF";
+        for headers in [
+            [("Authorization", format!("Bearer {secret}"))],
+            [("Authorization", format!("Bearer x-{secret}"))],
+            [("Coder-Session-Token", format!("{secret}-a-b"))],
+            [(
+                "Coder-Session-Token",
+                "0123456789-abcdefghijklmnopqrstuv".to_owned(),
+            )],
+        ] {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            let found = extract_token(&headers, "").unwrap();
+            let shown = format!("{found:?}");
+            assert!(!shown.contains("abcdefghij"), "{shown}");
+            assert!(!shown.contains("klmnop"), "{shown}");
+            assert_eq!(
+                shown.contains("\"0123456789\"-<redacted>"),
+                headers[0].1.starts_with("0123456789-")
+            );
         }
     }
 }

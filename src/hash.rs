@@ -13,8 +13,9 @@ pub const HASH_LENGTH: usize = 32;
 /// SHA-256 of a token's secret: 32 raw bytes, no salt, no HMAC (Coder's scheme since 2022,
 /// spec §2; do not change it, Coder also uses it as key material for app proxying).
 ///
-/// The hash is itself sensitive (spec §2), so `Debug` does not print it.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// The hash is itself sensitive (spec §2), so `Debug` does not print it, and there is no
+/// `==`: compare with [`SecretHash::matches`], in constant time.
+#[derive(Clone, Copy)]
 pub struct SecretHash([u8; HASH_LENGTH]);
 
 impl SecretHash {
@@ -86,13 +87,9 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Serde adapter: `Vec<u8>` as a lower-case hex string.
+/// Serde adapter: `Vec<u8>` from a hex string (either case).
 pub(crate) mod hex_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&super::to_hex(bytes))
-    }
+    use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::check::Rejection;
-use crate::error::Error;
+use crate::error::Coded;
 use crate::gofmt::quote;
 use crate::settings::Settings;
 
@@ -32,36 +32,24 @@ impl HttpAnswer {
     }
 }
 
-/// Coder's answer to a rejected token: 401 (or 500) with `{"message","detail"}` and the
-/// RFC 6750 challenge.
-pub fn rejection_answer(rejection: &Rejection, settings: &Settings) -> HttpAnswer {
+/// Coder's answer to any error or rejection: its status, `{"message","detail","validations"}`
+/// as Go's encoder writes it, and for a rejected token the RFC 6750 challenge.
+///
+/// Takes an [`Error`](crate::Error) or a bare [`Rejection`]; every binding's middleware and
+/// handlers answer through this one function.
+pub fn answer(error: &(impl Coded + ?Sized), settings: &Settings) -> HttpAnswer {
     let mut headers = vec![("Content-Type", CONTENT_TYPE.to_owned())];
-    if let Some(challenge) = rejection.www_authenticate(settings) {
-        headers.push(("WWW-Authenticate", challenge));
+    let (status, message, detail) = (error.status(), error.message(), error.detail());
+    // Only the key middleware challenges; handlers' 403/404/409 carry no WWW-Authenticate.
+    if error.code().is_rejection() {
+        if let Some(challenge) = www_authenticate(status, &message, &detail, settings) {
+            headers.push(("WWW-Authenticate", challenge));
+        }
     }
     HttpAnswer {
-        status: rejection.status(),
+        status,
         headers,
-        body: json_body(rejection.message(), rejection.detail(), &[]),
-    }
-}
-
-/// Coder's answer to a failed operation (spec §4.2, §4.6): 400, 403, 404, 409 or 500.
-pub fn error_answer(error: &Error) -> HttpAnswer {
-    let body = match error {
-        // §4.2 step 8: the conflict names the field.
-        Error::NameConflict { .. } => json_body(
-            &error.message(),
-            "",
-            &[("name", "This value is already in use and should be unique.")],
-        ),
-        Error::NotFound(_) | Error::Forbidden(_) => json_body(&error.message(), "", &[]),
-        _ => json_body(&error.message(), &error.to_string(), &[]),
-    };
-    HttpAnswer {
-        status: error.status(),
-        headers: vec![("Content-Type", CONTENT_TYPE.to_owned())],
-        body,
+        body: json_body(&message, &detail, error.validations()),
     }
 }
 
@@ -189,6 +177,7 @@ fn query_escape(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::check::SIGNED_OUT_MESSAGE;
+    use crate::error::{Error, LifetimeError};
     use crate::time::Timestamp;
 
     const EXPIRED_CHALLENGE: &str = "Bearer realm=\"coder\", error=\"invalid_token\", error_description=\"The access token has expired\"";
@@ -201,7 +190,7 @@ mod tests {
             Rejection::unknown_key(),
             Rejection::invalid_secret(),
         ] {
-            let answer = rejection_answer(&r, &Settings::default());
+            let answer = answer(&r, &Settings::default());
             assert_eq!(answer.status, 401);
             assert_eq!(answer.header("www-authenticate"), Some(EXPIRED_CHALLENGE));
         }
@@ -210,7 +199,7 @@ mod tests {
     #[test]
     fn body_is_gos_json_encoder_output() {
         let r = Rejection::expired(Timestamp::parse_rfc3339("2026-01-02T15:04:05.1234Z").unwrap());
-        let answer = rejection_answer(&r, &Settings::default());
+        let answer = answer(&r, &Settings::default());
         assert_eq!(
             answer.body,
             format!(
@@ -267,7 +256,10 @@ mod tests {
 
     #[test]
     fn conflict_answer_names_the_field() {
-        let answer = error_answer(&Error::NameConflict { name: "ci".into() });
+        let answer = answer(
+            &Error::NameConflict { name: "ci".into() },
+            &Settings::default(),
+        );
         assert_eq!(answer.status, 409);
         assert_eq!(
             answer.body,
@@ -277,9 +269,11 @@ mod tests {
 
     #[test]
     fn lifetime_error_answer_is_a_400_with_coders_message() {
-        let answer = error_answer(&Error::InvalidLifetime {
-            detail: "lifetime must be less than 168h0m0s".into(),
-        });
+        let max = crate::Duration::from_hours(168).unwrap();
+        let answer = answer(
+            &Error::from(LifetimeError::TooLong { max }),
+            &Settings::default(),
+        );
         assert_eq!(answer.status, 400);
         assert_eq!(
             answer.body,

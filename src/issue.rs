@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, LifetimeError, ScopeError};
 use crate::hash::SecretHash;
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope, remote_ip};
 use crate::settings::{Duration, Settings};
@@ -42,8 +42,9 @@ impl User {
 }
 
 /// The body of `POST /users/{user}/keys/tokens` (codersdk `CreateTokenRequest`, spec §4.2).
+/// Unknown JSON fields are ignored, as Coder's decoder ignores them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct CreateTokenRequest {
     /// Requested lifetime; zero means the default token lifetime. JSON: integer nanoseconds,
     /// as codersdk sends it (a Go duration string is accepted on input too).
@@ -121,10 +122,7 @@ pub fn generate(params: KeyParams, now: Timestamp) -> Result<NewKey, Error> {
         params.default_lifetime,
         now,
     );
-    let mut scopes = params.scopes;
-    if scopes.is_empty() {
-        scopes.push(Scope::all());
-    }
+    let scopes = stored_scopes(params.scopes)?;
     let key = ApiKey {
         id: token.id(),
         hashed_secret: SecretHash::of(token.secret()).as_bytes().to_vec(),
@@ -142,10 +140,28 @@ pub fn generate(params: KeyParams, now: Timestamp) -> Result<NewKey, Error> {
         },
         ip_address: remote_ip(&params.remote_addr),
         token_name: params.token_name,
-        scopes: dedup(scopes),
+        scopes,
         allow_list: normalize_allow_list(params.allow_list),
     };
     Ok(NewKey { key, token })
+}
+
+/// §4.1 step 5: `[coder:all]` when empty; aliases mapped to canonical names; every name a
+/// member of Coder's stored enum (checked here too, since a [`Scope`] may come from
+/// deserialisation), else `invalid API key scope: %q` with the name as given; duplicates
+/// dropped, keeping the first.
+fn stored_scopes(requested: Vec<Scope>) -> Result<Vec<Scope>, Error> {
+    if requested.is_empty() {
+        return Ok(vec![Scope::all()]);
+    }
+    let canonical = requested
+        .iter()
+        .map(|scope| {
+            Scope::from_db(Scope::canonical_name(scope.as_str()))
+                .map_err(|_| Error::from(ScopeError::Unknown(scope.as_str().to_owned())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(dedup(canonical))
 }
 
 /// §4.1 step 2: expiry from an explicit time, a lifetime in seconds, or the default.
@@ -192,14 +208,10 @@ pub fn max_token_lifetime(settings: &Settings, target: &User) -> Duration {
 /// allowed, despite Coder's wording.
 pub fn validate_lifetime(lifetime: Duration, max: Duration) -> Result<(), Error> {
     if lifetime <= Duration::ZERO {
-        return Err(Error::InvalidLifetime {
-            detail: "lifetime must be positive number greater than 0".into(),
-        });
+        return Err(LifetimeError::NotPositive.into());
     }
     if lifetime > max {
-        return Err(Error::InvalidLifetime {
-            detail: format!("lifetime must be less than {max}"),
-        });
+        return Err(LifetimeError::TooLong { max }.into());
     }
     Ok(())
 }
@@ -241,9 +253,7 @@ pub fn requested_scopes(scope: Option<&str>, scopes: &[String]) -> Result<Vec<Sc
     let canonical = names
         .into_iter()
         .map(|name| {
-            Scope::public(name).ok_or_else(|| Error::InvalidScope {
-                scope: name.to_owned(),
-            })
+            Scope::public(name).ok_or_else(|| Error::from(ScopeError::Unsupported(name.to_owned())))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(dedup(canonical))
@@ -290,7 +300,13 @@ pub fn token_key(
             login_type: LoginType::Token,
             default_lifetime: settings.default_token_lifetime,
             expires_at: Some(expiry.expires_at),
-            lifetime_seconds: expiry.lifetime_seconds,
+            // A sub-second lifetime is 0 whole seconds of the exact span; Coder's generator then
+            // measures the time left until the expiry, still under a second, so 0 again, which
+            // the insert stores as 86400. Never measure the microsecond-rounded expiry.
+            lifetime_seconds: match expiry.lifetime_seconds {
+                0 => ZERO_LIFETIME_STORED_AS,
+                seconds => seconds,
+            },
             scopes,
             token_name,
             remote_addr: remote_addr.to_owned(),
@@ -423,6 +439,7 @@ const SURNAMES: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Coded;
 
     #[test]
     fn token_request_json_uses_codersdk_names_and_nanoseconds() {
@@ -443,7 +460,80 @@ mod tests {
         let from_text: CreateTokenRequest =
             serde_json::from_str(r#"{"lifetime": "1h", "token_name": "ci"}"#).unwrap();
         assert_eq!(from_text, request);
-        assert!(serde_json::from_str::<CreateTokenRequest>(r#"{"lifetime_seconds": 5}"#).is_err());
+        // Coder's decoder ignores fields it does not know.
+        let with_extra: CreateTokenRequest =
+            serde_json::from_str(r#"{"token_name": "ci", "lifetime": "1h", "expires": 5}"#)
+                .unwrap();
+        assert_eq!(with_extra, request);
+    }
+
+    fn jane() -> User {
+        User::new("jane", &[])
+    }
+
+    #[test]
+    fn lifetime_seconds_come_from_the_exact_span_not_the_rounded_expiry() {
+        let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+        let request = |nanos| CreateTokenRequest {
+            lifetime: Duration::from_nanos(nanos),
+            ..CreateTokenRequest::default()
+        };
+        let settings = Settings::default();
+        // 999,999,999 ns rounds to a whole second of expiry but is 0 whole seconds: 86400.
+        let sub_second = token_key(&request(999_999_999), &jane(), &settings, now, "").unwrap();
+        assert_eq!(sub_second.key.lifetime_seconds, 86_400);
+        assert_eq!(sub_second.key.expires_at, now.saturating_add_seconds(1));
+        let one = token_key(&request(1_000_000_000), &jane(), &settings, now, "").unwrap();
+        assert_eq!(one.key.lifetime_seconds, 1);
+        // Go's float64 Seconds(): 4800h59m59.999999999s is 17283600 (rounded up, as in Go).
+        let long = Duration::from_nanos(4800 * 3_600_000_000_000 + 3_599_999_999_999);
+        assert_eq!(long.whole_seconds(), 17_283_600);
+        // And the expiry rounds half away from zero to the microsecond (Go's Duration.Round).
+        let half = token_key(&request(1_000_000_500), &jane(), &settings, now, "").unwrap();
+        assert_eq!(half.key.expires_at.micros_since(now), 1_000_001);
+        let under = token_key(&request(1_000_000_499), &jane(), &settings, now, "").unwrap();
+        assert_eq!(under.key.expires_at.micros_since(now), 1_000_000);
+    }
+
+    #[test]
+    fn the_generator_refuses_a_scope_outside_the_stored_enum_even_when_deserialised() {
+        let scopes: Vec<Scope> =
+            serde_json::from_value(serde_json::json!(["workspace:read", "test"])).unwrap();
+        let params = KeyParams {
+            user_id: "jane".into(),
+            login_type: LoginType::Token,
+            default_lifetime: Duration::HOUR,
+            expires_at: None,
+            lifetime_seconds: 0,
+            scopes,
+            token_name: "t".into(),
+            remote_addr: String::new(),
+            allow_list: Vec::new(),
+        };
+        let err = generate(params.clone(), Timestamp::UNIX_EPOCH).unwrap_err();
+        assert_eq!(err.to_string(), "invalid API key scope: \"test\"");
+        assert_eq!(err.code(), crate::Code::InvalidScope);
+        // Aliases are canonicalised; internal enum members the HTTP layer refuses are kept.
+        let aliases: Vec<Scope> = serde_json::from_value(serde_json::json!([
+            "all",
+            "application_connect",
+            "coder:all",
+            "system:read"
+        ]))
+        .unwrap();
+        let minted = generate(
+            KeyParams {
+                scopes: aliases,
+                ..params
+            },
+            Timestamp::UNIX_EPOCH,
+        )
+        .unwrap();
+        let names: Vec<&str> = minted.key.scopes.iter().map(Scope::as_str).collect();
+        assert_eq!(
+            names,
+            ["coder:all", "coder:application_connect", "system:read"]
+        );
     }
 
     #[test]

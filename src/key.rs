@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::Error;
+use crate::error::{Error, ScopeError};
 use crate::gofmt::quote;
 use crate::hash::hex_bytes;
 use crate::refresh::KeyUpdate;
@@ -16,15 +16,20 @@ use crate::token::KeyId;
 
 /// One stored key: every column of Coder's `api_keys` table (spec §3).
 ///
-/// `serde` gives the full storage form (column names, `hashed_secret` as hex); the public,
-/// hash-free form is [`ApiKey::public`].
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Safe by default at boundaries: `Serialize` writes codersdk's public view ([`ApiKey::public`],
+/// no hash, no IP); the storage form with every column is the explicit [`ApiKey::storage`].
+/// `Deserialize` reads the storage form, and also the public form, whose record has no hash
+/// (so it never verifies) and the address `0.0.0.0`.
+///
+/// Build one with [`ApiKey::new`] and set the other public fields; the struct may gain
+/// columns, so it cannot be written as a literal outside this crate.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "KeyForm")]
+#[non_exhaustive]
 pub struct ApiKey {
     /// Primary key: the token's first 10 bytes. Not secret.
     pub id: KeyId,
     /// SHA-256 of the secret, normally 32 bytes; any other length never matches (spec §2).
-    #[serde(with = "hex_bytes")]
     pub hashed_secret: Vec<u8>,
     /// The owner: an opaque, non-empty user id (a UUID in Coder).
     pub user_id: String,
@@ -41,7 +46,6 @@ pub struct ApiKey {
     /// The lifetime a sliding refresh extends by; never 0 once stored (spec §3).
     pub lifetime_seconds: i64,
     /// The address of the last refresh (or creation); `0.0.0.0` when unknown.
-    #[serde(with = "ip_text")]
     pub ip_address: IpAddr,
     /// The token's name; empty for sessions; unique per user among `token` keys.
     pub token_name: String,
@@ -52,22 +56,56 @@ pub struct ApiKey {
 }
 
 impl ApiKey {
+    /// A record with Coder's column defaults for what is not given: never used (`last_used`
+    /// at the epoch), `updated_at = created_at`, `lifetime_seconds` 86400, address `0.0.0.0`,
+    /// no name, scopes `[coder:all]`, allow-list `[*:*]` (spec §3).
+    pub fn new(
+        id: KeyId,
+        hashed_secret: impl Into<Vec<u8>>,
+        user_id: impl Into<String>,
+        login_type: LoginType,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> ApiKey {
+        ApiKey {
+            id,
+            hashed_secret: hashed_secret.into(),
+            user_id: user_id.into(),
+            last_used: Timestamp::UNIX_EPOCH,
+            expires_at,
+            created_at,
+            updated_at: created_at,
+            login_type,
+            lifetime_seconds: crate::issue::ZERO_LIFETIME_STORED_AS,
+            ip_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            token_name: String::new(),
+            scopes: vec![Scope::all()],
+            allow_list: vec![AllowEntry::wildcard()],
+        }
+    }
+
     /// The codersdk `APIKey` view: what an API may return. It never contains the hash.
-    pub fn public(&self) -> ApiKeyView<'_> {
-        ApiKeyView {
+    pub fn public(&self) -> PublicApiKey {
+        PublicApiKey {
             id: self.id,
-            user_id: &self.user_id,
+            user_id: self.user_id.clone(),
             last_used: self.last_used,
             expires_at: self.expires_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
             login_type: self.login_type,
-            scope: legacy_scope(&self.scopes),
-            scopes: &self.scopes,
-            token_name: &self.token_name,
+            scope: legacy_scope(&self.scopes).to_owned(),
+            scopes: self.scopes.clone(),
+            token_name: self.token_name.clone(),
             lifetime_seconds: self.lifetime_seconds,
-            allow_list: &self.allow_list,
+            allow_list: self.allow_list.clone(),
         }
+    }
+
+    /// The storage form: every column, `hashed_secret` as lower-case hex. Only for the host's
+    /// own storage; never return it from an API (the hash is itself a secret, spec §2).
+    pub fn storage(&self) -> StorageForm<'_> {
+        StorageForm(self)
     }
 
     /// Writes a refresh decision into this record at `now` (the time of the write), as
@@ -118,14 +156,22 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// Writes the public view: an API key that reaches JSON by accident shows no hash.
+impl Serialize for ApiKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.public().serialize(serializer)
+    }
+}
+
 /// codersdk's `APIKey` JSON (spec §3): the record without its hash and IP, plus the legacy
 /// `scope` field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ApiKeyView<'a> {
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PublicApiKey {
     /// The key id.
     pub id: KeyId,
     /// The owner.
-    pub user_id: &'a str,
+    pub user_id: String,
     /// Last authenticated use.
     pub last_used: Timestamp,
     /// Absolute expiry.
@@ -137,15 +183,92 @@ pub struct ApiKeyView<'a> {
     /// How the key was obtained.
     pub login_type: LoginType,
     /// Deprecated single scope: `application_connect`, `all` or empty (spec §3).
-    pub scope: &'static str,
+    pub scope: String,
     /// Canonical scopes.
-    pub scopes: &'a [Scope],
+    pub scopes: Vec<Scope>,
     /// The token's name.
-    pub token_name: &'a str,
+    pub token_name: String,
     /// The sliding lifetime in seconds.
     pub lifetime_seconds: i64,
     /// The allow-list as `{"type","id"}` objects.
-    pub allow_list: &'a [AllowEntry],
+    pub allow_list: Vec<AllowEntry>,
+}
+
+/// The storage form of an [`ApiKey`] (from [`ApiKey::storage`]): every column, the hash as
+/// lower-case hex. `ApiKey`'s `Deserialize` reads it back.
+#[derive(Clone, Copy, Debug)]
+pub struct StorageForm<'a>(&'a ApiKey);
+
+impl Serialize for StorageForm<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let key = self.0;
+        let mut row = serializer.serialize_struct("ApiKey", 13)?;
+        row.serialize_field("id", &key.id)?;
+        row.serialize_field("hashed_secret", &crate::hash::to_hex(&key.hashed_secret))?;
+        row.serialize_field("user_id", &key.user_id)?;
+        row.serialize_field("last_used", &key.last_used)?;
+        row.serialize_field("expires_at", &key.expires_at)?;
+        row.serialize_field("created_at", &key.created_at)?;
+        row.serialize_field("updated_at", &key.updated_at)?;
+        row.serialize_field("login_type", &key.login_type)?;
+        row.serialize_field("lifetime_seconds", &key.lifetime_seconds)?;
+        row.serialize_field("ip_address", &key.ip_address.to_canonical().to_string())?;
+        row.serialize_field("token_name", &key.token_name)?;
+        row.serialize_field("scopes", &key.scopes)?;
+        row.serialize_field("allow_list", &key.allow_list)?;
+        row.end()
+    }
+}
+
+/// What `ApiKey`'s `Deserialize` accepts: the storage form, or the public form (with its
+/// legacy `scope`, and without the hash and the address).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyForm {
+    id: KeyId,
+    #[serde(default, deserialize_with = "hex_bytes::deserialize")]
+    hashed_secret: Vec<u8>,
+    user_id: String,
+    last_used: Timestamp,
+    expires_at: Timestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    login_type: LoginType,
+    lifetime_seconds: i64,
+    #[serde(default = "unspecified_ip", deserialize_with = "ip_text::deserialize")]
+    ip_address: IpAddr,
+    #[serde(default)]
+    token_name: String,
+    scopes: Vec<Scope>,
+    allow_list: Vec<AllowEntry>,
+    /// The public form's derived legacy scope; recomputed from `scopes`, so ignored.
+    #[serde(default, rename = "scope")]
+    _scope: Option<String>,
+}
+
+fn unspecified_ip() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+}
+
+impl From<KeyForm> for ApiKey {
+    fn from(form: KeyForm) -> ApiKey {
+        ApiKey {
+            id: form.id,
+            hashed_secret: form.hashed_secret,
+            user_id: form.user_id,
+            last_used: form.last_used,
+            expires_at: form.expires_at,
+            created_at: form.created_at,
+            updated_at: form.updated_at,
+            login_type: form.login_type,
+            lifetime_seconds: form.lifetime_seconds,
+            ip_address: form.ip_address,
+            token_name: form.token_name,
+            scopes: form.scopes,
+            allow_list: form.allow_list,
+        }
+    }
 }
 
 /// The deprecated `scope` derived from the scopes (spec §3).
@@ -218,7 +341,7 @@ impl FromStr for LoginType {
         LoginType::ALL
             .into_iter()
             .find(|t| t.as_str() == text)
-            .ok_or_else(|| Error::InvalidArgument(format!("unknown login type {}", quote(text))))
+            .ok_or_else(|| Error::LoginType(text.to_owned()))
     }
 }
 
@@ -288,6 +411,54 @@ impl Scope {
         "organization:*",
     ];
 
+    /// Coder's composite scopes (spec §8): stored under these names, expanded at authorization.
+    pub const COMPOSITES: &'static [&'static str] = &[
+        "coder:workspaces.create",
+        "coder:workspaces.operate",
+        "coder:workspaces.delete",
+        "coder:workspaces.access",
+        "coder:templates.build",
+        "coder:templates.author",
+        "coder:apikeys.manage_self",
+    ];
+
+    /// A scope read from a database column: any member of Coder's `api_key_scope` enum
+    /// ([`Scope::is_stored_name`]), kept as written.
+    pub fn from_db(name: &str) -> Result<Scope, Error> {
+        if Self::is_stored_name(name) {
+            Ok(Scope(name.to_owned()))
+        } else {
+            Err(ScopeError::Unknown(name.to_owned()).into())
+        }
+    }
+
+    /// The name Coder stores for `name`: the aliases `all` and `application_connect` map onto
+    /// `coder:all` and `coder:application_connect` (spec §4.1 step 5); others are unchanged.
+    pub fn canonical_name(name: &str) -> &str {
+        match name {
+            "all" => Self::ALL,
+            "application_connect" => Self::APPLICATION_CONNECT,
+            other => other,
+        }
+    }
+
+    /// Whether `name` is a member of Coder's `api_key_scope` enum: a public scope, a composite,
+    /// or `<resource type>:<action>` with an RBAC resource type and a lower-case action word
+    /// or `*`. Coder's enum lists the pairs its RBAC policy defines; any action word on a known
+    /// resource type is accepted here, so a newer Coder's actions are not refused.
+    pub fn is_stored_name(name: &str) -> bool {
+        if Self::PUBLIC.contains(&name) || Self::COMPOSITES.contains(&name) {
+            return true;
+        }
+        let Some((resource, action)) = name.split_once(':') else {
+            return false;
+        };
+        AllowEntry::RESOURCE_TYPES.contains(&resource)
+            && (action == "*"
+                || (!action.is_empty()
+                    && action.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')))
+    }
+
     /// `coder:all`, the default scope everywhere (spec §8).
     pub fn all() -> Scope {
         Scope(Self::ALL.to_owned())
@@ -296,11 +467,7 @@ impl Scope {
     /// The canonical scope for a requested name: maps the aliases `all` and
     /// `application_connect` (spec §8); `None` when the name is not public.
     pub fn public(name: &str) -> Option<Scope> {
-        let canonical = match name {
-            "all" => Self::ALL,
-            "application_connect" => Self::APPLICATION_CONNECT,
-            other => other,
-        };
+        let canonical = Self::canonical_name(name);
         Self::PUBLIC
             .contains(&canonical)
             .then(|| Scope(canonical.to_owned()))
@@ -403,7 +570,7 @@ impl FromStr for AllowEntry {
 
     /// Parses `type:id`: the type a known resource or `*`, the id a UUID or `*`.
     fn from_str(text: &str) -> Result<AllowEntry, Error> {
-        let invalid = |reason: &str| Error::InvalidAllowEntry {
+        let invalid = |reason: &str| Error::AllowEntry {
             entry: text.to_owned(),
             reason: reason.to_owned(),
         };
@@ -461,13 +628,9 @@ pub fn remote_ip(remote_addr: &str) -> IpAddr {
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
-/// Serde adapter: an IP address as its canonical text (IPv4-mapped IPv6 printed as IPv4).
+/// Serde adapter: an IP address from its text (IPv4-mapped IPv6 kept as IPv4).
 mod ip_text {
     use super::*;
-
-    pub fn serialize<S: Serializer>(ip: &IpAddr, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&ip.to_canonical())
-    }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<IpAddr, D::Error> {
         let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
@@ -525,30 +688,71 @@ mod tests {
     }
 
     #[test]
-    fn full_form_round_trips_with_hex_hash_and_ip() {
+    fn storage_form_round_trips_with_hex_hash_and_ip() {
         let key = record();
-        let json = serde_json::to_value(&key).unwrap();
+        let json = serde_json::to_value(key.storage()).unwrap();
         assert_eq!(json["hashed_secret"], "ab".repeat(32));
         assert_eq!(json["ip_address"], "1.2.3.4");
         assert_eq!(serde_json::from_value::<ApiKey>(json).unwrap(), key);
     }
 
     #[test]
-    fn full_form_rejects_unknown_fields_and_bad_values() {
-        let mut json = serde_json::to_value(record()).unwrap();
-        json["extra"] = 1.into();
-        assert!(serde_json::from_value::<ApiKey>(json).is_err());
-        for (field, value) in [
-            ("login_type", "sso"),
-            ("ip_address", "1.2.3.4:80"),
-            ("hashed_secret", "xyz"),
-            ("id", "short"),
+    fn serialize_writes_the_public_view_never_the_hash() {
+        let key = record();
+        let json = serde_json::to_value(&key).unwrap();
+        assert_eq!(json, serde_json::to_value(key.public()).unwrap());
+        assert!(json.get("hashed_secret").is_none() && json.get("ip_address").is_none());
+        // The public form reads back as a record that can never verify.
+        let back: ApiKey = serde_json::from_value(json).unwrap();
+        assert!(back.hashed_secret.is_empty());
+        assert_eq!(back.ip_address.to_string(), "0.0.0.0");
+        assert_eq!(back.public(), key.public());
+    }
+
+    #[test]
+    fn new_fills_coders_column_defaults() {
+        let t = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
+        let key = ApiKey::new(
+            KeyId::parse("0123456789").unwrap(),
+            [1u8; 32],
+            "u",
+            LoginType::Password,
+            t,
+            t,
+        );
+        assert_eq!(key.last_used, Timestamp::UNIX_EPOCH);
+        assert_eq!(key.updated_at, t);
+        assert_eq!(key.lifetime_seconds, 86_400);
+        assert_eq!(key.ip_address.to_string(), "0.0.0.0");
+        assert_eq!(key.scopes, vec![Scope::all()]);
+        assert_eq!(key.allow_list, vec![AllowEntry::wildcard()]);
+    }
+
+    #[test]
+    fn scopes_from_the_database_are_any_stored_enum_member() {
+        for name in [
+            "coder:all",
+            "coder:workspaces.create",
+            "workspace:read",
+            "system:*",
+            "user_secret:update",
+            "workspace:ssh",
         ] {
-            let mut json = serde_json::to_value(record()).unwrap();
-            json[field] = value.into();
-            assert!(
-                serde_json::from_value::<ApiKey>(json).is_err(),
-                "{field}={value}"
+            assert_eq!(Scope::from_db(name).unwrap().as_str(), name);
+        }
+        for name in [
+            "all",
+            "test",
+            "",
+            "workspace:",
+            "spaceship:read",
+            "workspace:Read",
+            "coder:everything",
+        ] {
+            let err = Scope::from_db(name).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("invalid API key scope: {}", quote(name))
             );
         }
     }

@@ -68,12 +68,14 @@ pub mod token;
 
 pub use authority::{Authenticated, Authority, ListTokens};
 pub use check::{Rejection, RejectionKind, Verified};
-pub use error::Error;
+pub use error::{
+    Code, Coded, Error, LifetimeError, Operation, ScopeError, StoreError, StoreErrorKind,
+};
 pub use hash::SecretHash;
 pub use issue::{CreateTokenRequest, NewKey, User};
-pub use key::{AllowEntry, ApiKey, LoginType, Scope};
+pub use key::{AllowEntry, ApiKey, LoginType, PublicApiKey, Scope};
 pub use refresh::KeyUpdate;
-pub use settings::{Duration, Settings};
+pub use settings::{Duration, DurationError, Settings, SettingsError};
 pub use store::{KeyStore, ListFilter, MemoryStore, SqliteOptions, SqliteStore};
-pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use token::{KeyId, ParseError, Secret, Token};

@@ -66,6 +66,19 @@ impl Duration {
         self.0
     }
 
+    /// The duration of `micros` microseconds, or `None` when it does not fit in a Go duration.
+    pub const fn from_micros(micros: i64) -> Option<Duration> {
+        match micros.checked_mul(NANOS_PER_MICRO) {
+            Some(nanos) => Some(Duration(nanos)),
+            None => None,
+        }
+    }
+
+    /// The number of whole microseconds, truncated toward zero (Go's `d.Microseconds()`).
+    pub const fn as_micros(self) -> i64 {
+        self.0 / NANOS_PER_MICRO
+    }
+
     /// The duration of `secs` seconds, or `None` when it does not fit in a Go duration.
     pub const fn from_secs(secs: i64) -> Option<Duration> {
         match secs.checked_mul(NANOS_PER_SEC) {
@@ -463,8 +476,12 @@ pub const ENV_NAMES: [&str; 7] = [
 /// In JSON, durations are written as Go strings and read as Go strings or integer nanoseconds;
 /// missing fields take their defaults. Deserializing does not validate: call
 /// [`Settings::validate`].
+///
+/// The struct may gain fields, so outside this crate start from `Settings::default()` (or
+/// [`Settings::from_env`]) and set the fields you need.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Settings {
     /// Lifetime of a browser (password, OIDC, GitHub) session, and the length of its sliding
     /// refresh; `CODER_SESSION_DURATION`, default 24h.

@@ -20,12 +20,22 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
 
-/// A text that is not an RFC 3339 timestamp.
+/// A text that is not an RFC 3339 timestamp, or a time tokenward cannot represent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid timestamp {text:?}: expected RFC 3339, e.g. 2026-01-02T15:04:05.123456Z")]
-pub struct TimestampError {
-    /// The rejected text.
-    pub text: String,
+#[non_exhaustive]
+pub enum TimestampError {
+    /// Not RFC 3339.
+    #[error("invalid timestamp {text:?}: expected RFC 3339, e.g. 2026-01-02T15:04:05.123456Z")]
+    Syntax {
+        /// The rejected text.
+        text: String,
+    },
+    /// Outside [`Timestamp::MIN`]..=[`Timestamp::MAX`].
+    #[error("timestamp {micros} µs from the Unix epoch is outside the range tokenward represents")]
+    OutOfRange {
+        /// The rejected microseconds since the epoch.
+        micros: i64,
+    },
 }
 
 impl Timestamp {
@@ -44,6 +54,16 @@ impl Timestamp {
             Self::MAX
         } else {
             Timestamp(micros)
+        }
+    }
+
+    /// The instant `micros` microseconds after the epoch, or an error outside
+    /// [`MIN`](Self::MIN)..=[`MAX`](Self::MAX) (for values from outside: a C caller, a row).
+    pub const fn try_from_unix_micros(micros: i64) -> Result<Timestamp, TimestampError> {
+        if micros < Self::MIN.0 || micros > Self::MAX.0 {
+            Err(TimestampError::OutOfRange { micros })
+        } else {
+            Ok(Timestamp(micros))
         }
     }
 
@@ -125,7 +145,7 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp, TimestampError> {
         DateTime::parse_from_rfc3339(text)
             .map(|t| Self::from_datetime(t.with_timezone(&Utc)))
-            .map_err(|_| TimestampError {
+            .map_err(|_| TimestampError::Syntax {
                 text: text.to_owned(),
             })
     }
@@ -136,6 +156,24 @@ impl Timestamp {
         let mut out = self.date_and_time('T');
         out.push('Z');
         out
+    }
+
+    /// RFC 3339 in UTC with exactly six fraction digits: `2026-01-02T15:04:05.123400Z`. A
+    /// fixed width for bindings, logs and sorting as text; [`to_rfc3339`](Self::to_rfc3339)
+    /// is the form codersdk writes.
+    pub fn to_rfc3339_micros(self) -> String {
+        let t = self.to_datetime();
+        let sign = if t.year() < 0 { "-" } else { "" };
+        format!(
+            "{sign}{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year().unsigned_abs(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            self.0.rem_euclid(MICROS_PER_SECOND)
+        )
     }
 
     /// Go's `Time.String()` of this instant in UTC: `2026-01-02 15:04:05.1234 +0000 UTC`.
@@ -339,5 +377,41 @@ mod tests {
         let now = Timestamp::now();
         let drift = now.micros_since(Timestamp::from_system_time(before));
         assert!((0..60_000_000).contains(&drift), "drift {drift}µs");
+    }
+
+    #[test]
+    fn try_from_unix_micros_refuses_what_it_cannot_represent() {
+        assert_eq!(
+            Timestamp::try_from_unix_micros(1_767_225_600_000_000).map(Timestamp::to_rfc3339),
+            Ok("2026-01-01T00:00:00Z".to_owned())
+        );
+        assert_eq!(
+            Timestamp::try_from_unix_micros(Timestamp::MAX.unix_micros()),
+            Ok(Timestamp::MAX)
+        );
+        for out in [i64::MAX, i64::MIN, Timestamp::MIN.unix_micros() - 1] {
+            assert_eq!(
+                Timestamp::try_from_unix_micros(out),
+                Err(TimestampError::OutOfRange { micros: out })
+            );
+        }
+    }
+
+    #[test]
+    fn rfc3339_micros_has_six_fraction_digits_always() {
+        let t = |s| Timestamp::parse_rfc3339(s).unwrap().to_rfc3339_micros();
+        assert_eq!(t("2026-01-02T15:04:05Z"), "2026-01-02T15:04:05.000000Z");
+        assert_eq!(
+            t("2026-01-02T15:04:05.1234Z"),
+            "2026-01-02T15:04:05.123400Z"
+        );
+        assert_eq!(
+            t("1969-12-31T23:59:59.999999Z"),
+            "1969-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(
+            t("2026-01-02T17:04:05.000001+02:00"),
+            "2026-01-02T15:04:05.000001Z"
+        );
     }
 }

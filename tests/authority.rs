@@ -8,10 +8,12 @@ use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
 use common::Wrapped;
 
+use tokenward::Coded;
 use tokenward::store::{KeyStore, ListFilter};
 use tokenward::{
     ApiKey, Authority, CreateTokenRequest, Duration, Error, KeyId, KeyUpdate, ListTokens,
-    LoginType, ManualClock, MemoryStore, Settings, Timestamp, User,
+    LoginType, ManualClock, MemoryStore, Operation, Settings, StoreError, StoreErrorKind,
+    Timestamp, User,
 };
 
 const START: &str = "2026-03-01T12:00:00Z";
@@ -133,9 +135,10 @@ fn token_keys_do_not_slide_but_sessions_do() {
 #[test]
 fn sessions_last_the_session_duration_and_have_no_name() {
     // §4.4, §9.61
-    let w = world_with(Settings {
-        session_duration: Duration::SECOND,
-        ..Settings::default()
+    let w = world_with({
+        let mut s = Settings::default();
+        s.session_duration = Duration::SECOND;
+        s
     });
     let session = w
         .authority
@@ -209,7 +212,12 @@ fn only_an_owner_creates_tokens_for_someone_else() {
         .authority
         .create_token(&w.alice, &w.bob, &named("x"), "")
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), ("forbidden", 403));
+    assert_eq!((err.name(), err.status()), ("forbidden", 403));
+    // Coder's httpapi.Forbidden body.
+    assert_eq!(
+        tokenward::http::answer(&err, &Settings::default()).body,
+        "{\"message\":\"Forbidden.\",\"detail\":\"You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.\"}\n"
+    );
     let (_, key) = w.token(&w.owner, &w.bob, named("x"));
     assert_eq!(key.user_id, "bob");
 }
@@ -217,10 +225,11 @@ fn only_an_owner_creates_tokens_for_someone_else() {
 #[test]
 fn lifetime_is_limited_by_the_targets_roles() {
     // §9.58/59: the owner maximum replaces the member maximum, for the target.
-    let settings = Settings {
-        max_token_lifetime: hours(14 * 24),
-        max_admin_token_lifetime: hours(7 * 24),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.max_token_lifetime = hours(14 * 24);
+        s.max_admin_token_lifetime = hours(7 * 24);
+        s
     };
     let w = world_with(settings);
     let asking = |days: i64| CreateTokenRequest {
@@ -434,9 +443,10 @@ fn purge_removes_keys_expired_longer_than_the_retention() {
 
 #[test]
 fn zero_retention_disables_the_purge() {
-    let w = world_with(Settings {
-        api_keys_retention: Duration::ZERO,
-        ..Settings::default()
+    let w = world_with({
+        let mut s = Settings::default();
+        s.api_keys_retention = Duration::ZERO;
+        s
     });
     let (_, key) = w.token(&w.alice, &w.alice, named("x"));
     w.authority.expire(&w.alice, &key.id).unwrap();
@@ -462,33 +472,41 @@ fn deleting_a_users_keys_logs_them_out() {
 /// A store whose every operation fails, to show failures become 500s and typed errors.
 struct BrokenStore;
 
+fn broken(kind: StoreErrorKind, operation: Operation) -> Error {
+    let cause = match kind {
+        StoreErrorKind::Full => "database or disk is full",
+        _ => "disk I/O error",
+    };
+    StoreError::new(kind, operation, cause).into()
+}
+
 impl KeyStore for BrokenStore {
     fn insert(&self, _: &ApiKey) -> Result<(), Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::Insert))
     }
     fn get(&self, _: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        Err(Error::Store("disk I/O error".into()))
+        Err(broken(StoreErrorKind::Io, Operation::Get))
     }
     fn get_by_name(&self, _: &str, _: &str) -> Result<Option<Arc<ApiKey>>, Error> {
-        Err(Error::Store("disk I/O error".into()))
+        Err(broken(StoreErrorKind::Io, Operation::GetByName))
     }
     fn list(&self, _: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-        Err(Error::Store("disk I/O error".into()))
+        Err(broken(StoreErrorKind::Io, Operation::List))
     }
     fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::Apply))
     }
     fn expire(&self, _: &KeyId, _: Timestamp) -> Result<bool, Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::Expire))
     }
     fn delete(&self, _: &KeyId) -> Result<bool, Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::Delete))
     }
     fn delete_by_user(&self, _: &str) -> Result<u64, Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::DeleteByUser))
     }
     fn purge_expired(&self, _: Timestamp, _: usize) -> Result<u64, Error> {
-        Err(Error::Store("disk full".into()))
+        Err(broken(StoreErrorKind::Full, Operation::Purge))
     }
 }
 
@@ -499,30 +517,47 @@ fn a_failing_store_is_a_500_never_an_invalid_key() {
     let rejection = authority
         .authenticate("abcdefghij-abcdefghijklmnopqrstuv", "")
         .unwrap_err();
-    assert_eq!((rejection.code(), rejection.status()), ("internal", 500));
+    assert_eq!((rejection.name(), rejection.status()), ("store_io", 500));
     assert_eq!(
         rejection.detail(),
-        "Internal error fetching API key by id. key store: disk I/O error"
+        "Internal error fetching API key by id. disk I/O error"
+    );
+    assert_eq!(
+        rejection.message(),
+        "An internal error occurred. Please try again or contact the system administrator."
+    );
+    assert!(
+        rejection.rejection().is_none(),
+        "a store failure is not a verdict"
     );
     let alice = User::new("alice", &[]);
     let err = authority
         .create_token(&alice, &alice, &CreateTokenRequest::default(), "")
         .unwrap_err();
-    assert_eq!((err.code(), err.status()), ("store", 500));
+    // §4.2 step 8: a failed insert is Coder's "Failed to create API key.", not the generic 500.
+    assert_eq!((err.name(), err.status()), ("store_full", 500));
+    assert_eq!(
+        (err.message(), err.detail()),
+        (
+            "Failed to create API key.".into(),
+            "insert a key: database or disk is full".into()
+        )
+    );
     assert_eq!(
         authority
             .list_tokens(&alice, &ListTokens::default())
             .unwrap_err()
             .code(),
-        "store"
+        "store_io"
     );
 }
 
 #[test]
 fn a_failed_refresh_write_is_a_500() {
     // §6 row 8: "API key couldn't update".
-    let read_only =
-        Wrapped::new(MemoryStore::new()).before_apply(|_| Err(Error::Store("read-only".into())));
+    let read_only = Wrapped::new(MemoryStore::new()).before_apply(|_| {
+        Err(StoreError::new(StoreErrorKind::ReadOnly, Operation::Apply, "read-only").into())
+    });
     let authority = Authority::new(Arc::new(read_only), Settings::default()).unwrap();
     let alice = User::new("alice", &[]);
     let token = authority
@@ -531,27 +566,29 @@ fn a_failed_refresh_write_is_a_500() {
         .token
         .expose();
     let rejection = authority.authenticate(&token, "").unwrap_err();
-    assert_eq!((rejection.code(), rejection.status()), ("internal", 500));
     assert_eq!(
-        rejection.detail(),
-        "API key couldn't update: key store: read-only."
+        (rejection.name(), rejection.status()),
+        ("store_read_only", 500)
     );
+    assert_eq!(rejection.detail(), "API key couldn't update: read-only.");
 }
 
 #[test]
 fn settings_that_would_purge_live_keys_are_refused() {
-    let negative = Settings {
-        api_keys_retention: Duration::from_nanos(-1),
-        ..Settings::default()
+    let negative = {
+        let mut s = Settings::default();
+        s.api_keys_retention = Duration::from_nanos(-1);
+        s
     };
     let err = Authority::new(Arc::new(MemoryStore::new()), negative)
         .err()
         .unwrap();
-    assert_eq!(err.code(), "invalid_argument");
+    assert_eq!(err.code(), "invalid_settings");
     assert!(err.to_string().contains("api_keys_retention"), "{err}");
-    let no_sessions = Settings {
-        session_duration: Duration::ZERO,
-        ..Settings::default()
+    let no_sessions = {
+        let mut s = Settings::default();
+        s.session_duration = Duration::ZERO;
+        s
     };
     assert!(Authority::new(Arc::new(MemoryStore::new()), no_sessions).is_err());
 }

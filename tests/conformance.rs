@@ -13,12 +13,13 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use tokenward::check::{self, Rejection};
+use tokenward::check;
 use tokenward::extract::{self, TokenSource};
 use tokenward::http::{self, HttpAnswer};
 use tokenward::issue::{self, CreateTokenRequest, KeyParams, NewKey, User};
 use tokenward::{
-    AllowEntry, ApiKey, Duration, KeyId, KeyUpdate, LoginType, Scope, Settings, Timestamp,
+    AllowEntry, ApiKey, Duration, Error, KeyId, KeyUpdate, LoginType, Operation, Scope, Settings,
+    StoreError, StoreErrorKind, Timestamp,
 };
 
 /// Coder's `SignedOutErrorMessage` (spec §6), verbatim.
@@ -134,20 +135,23 @@ impl Seed {
     /// The row as httpmw's tests seed it: login `password`, lifetime 86400, used just now,
     /// expiring in a day.
     fn key(&self) -> ApiKey {
-        ApiKey {
-            id: KeyId::parse(self.id).unwrap(),
-            hashed_secret: unhex(self.sha256),
-            user_id: self.user.into(),
-            last_used: now(),
-            expires_at: at(DAY),
-            created_at: at(-DAY),
-            updated_at: at(-DAY),
-            login_type: LoginType::Password,
-            lifetime_seconds: 86_400,
-            ip_address: "0.0.0.0".parse().unwrap(),
-            token_name: String::new(),
-            scopes: vec![scope("coder:all")],
-            allow_list: vec![AllowEntry::wildcard()],
+        {
+            let mut key = ApiKey::new(
+                KeyId::parse(self.id).unwrap(),
+                unhex(self.sha256),
+                self.user,
+                LoginType::Password,
+                at(-DAY),
+                at(DAY),
+            );
+            key.last_used = now();
+            key.updated_at = at(-DAY);
+            key.lifetime_seconds = 86_400;
+            key.ip_address = "0.0.0.0".parse().unwrap();
+            key.token_name = String::new();
+            key.scopes = vec![scope("coder:all")];
+            key.allow_list = vec![AllowEntry::wildcard()];
+            key
         }
     }
 
@@ -230,7 +234,7 @@ impl Host {
         let verdict = check::try_verify(
             &presented,
             |id| match self.store_error {
-                Some(cause) => Err(cause),
+                Some(cause) => Err(StoreError::new(StoreErrorKind::Io, Operation::Get, cause)),
                 None => Ok(self.keys.get(&id)),
             },
             now,
@@ -252,7 +256,7 @@ impl Host {
                 }
             }
             Err(rejection) => {
-                let answer = http::rejection_answer(&rejection, &self.settings);
+                let answer = http::answer(&rejection, &self.settings);
                 Response {
                     status: answer.status,
                     key: None,
@@ -389,7 +393,7 @@ fn item_2_scope_test_is_rejected() {
         ..CreateTokenRequest::default()
     };
     let err = issue::token_key(&request, &member(), &Settings::default(), now(), "").unwrap_err();
-    let answer = http::error_answer(&err);
+    let answer = http::answer(&err, &Settings::default());
     assert_eq!(answer.status, 400);
     assert_eq!(
         answer.body,
@@ -543,8 +547,12 @@ fn item_12_well_formed_token_with_unknown_id_is_401() {
 
 #[test]
 fn item_13_store_error_on_lookup_is_500_with_internal_message() {
-    let rejection = Rejection::lookup_failed("connection refused");
-    let answer = http::rejection_answer(&rejection, &Settings::default());
+    let rejection = Error::from(StoreError::new(
+        StoreErrorKind::Io,
+        Operation::Get,
+        "connection refused",
+    ));
+    let answer = http::answer(&rejection, &Settings::default());
     assert_eq!(answer.status, 500);
     let body: Value = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(body["message"], INTERNAL);
@@ -1036,9 +1044,10 @@ fn try_create(user: &User, settings: &Settings, d: Duration) -> Result<i64, Stri
 
 #[test]
 fn item_57_member_maximum_of_7_days_allows_6_and_refuses_8() {
-    let settings = Settings {
-        max_token_lifetime: days(7),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.max_token_lifetime = days(7);
+        s
     };
     assert_eq!(try_create(&member(), &settings, days(6)), Ok(6 * DAY));
     let err = try_create(&member(), &settings, days(8)).unwrap_err();
@@ -1051,17 +1060,18 @@ fn item_57_member_maximum_of_7_days_allows_6_and_refuses_8() {
     let failure =
         issue::token_key(&lifetime(days(8)), &member(), &settings, now(), "").unwrap_err();
     assert_eq!(
-        http::error_answer(&failure).body,
+        http::answer(&failure, &Settings::default()).body,
         "{\"message\":\"Failed to validate create API key request.\",\"detail\":\"lifetime must be less than 168h0m0s\"}\n"
     );
 }
 
 #[test]
 fn item_58_owner_gets_the_larger_admin_maximum() {
-    let settings = Settings {
-        max_token_lifetime: days(7),
-        max_admin_token_lifetime: days(14),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.max_token_lifetime = days(7);
+        s.max_admin_token_lifetime = days(14);
+        s
     };
     assert_eq!(issue::max_token_lifetime(&settings, &owner()), days(14));
     assert_eq!(issue::max_token_lifetime(&settings, &member()), days(7));
@@ -1079,10 +1089,11 @@ fn item_58_owner_gets_the_larger_admin_maximum() {
 
 #[test]
 fn item_59_owner_maximum_replaces_the_member_maximum_even_when_smaller() {
-    let settings = Settings {
-        max_token_lifetime: days(14),
-        max_admin_token_lifetime: days(7),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.max_token_lifetime = days(14);
+        s.max_admin_token_lifetime = days(7);
+        s
     };
     assert_eq!(issue::max_token_lifetime(&settings, &owner()), days(7));
     assert_eq!(issue::max_token_lifetime(&settings, &member()), days(14));
@@ -1100,9 +1111,10 @@ fn item_59_owner_maximum_replaces_the_member_maximum_even_when_smaller() {
 
 #[test]
 fn item_60_default_token_lifetime_of_12h_gives_43200_seconds() {
-    let settings = Settings {
-        default_token_lifetime: hours(12),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.default_token_lifetime = hours(12);
+        s
     };
     let key = create(CreateTokenRequest::default(), &member(), &settings).key;
     assert_eq!(key.lifetime_seconds, 43_200);
@@ -1118,9 +1130,10 @@ fn item_60_default_token_lifetime_of_12h_gives_43200_seconds() {
 #[test]
 fn lifetime_zero_takes_the_default_even_above_the_maximum() {
     // §10: `lifetime = 0` bypasses the maximum check.
-    let settings = Settings {
-        max_token_lifetime: hours(1),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.max_token_lifetime = hours(1);
+        s
     };
     assert_eq!(
         try_create(&member(), &settings, Duration::ZERO),
@@ -1134,9 +1147,10 @@ fn lifetime_zero_takes_the_default_even_above_the_maximum() {
 
 #[test]
 fn item_61_one_second_session_expires_and_then_answers_session_has_expired() {
-    let settings = Settings {
-        session_duration: seconds(1),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.session_duration = seconds(1);
+        s
     };
     let minted = issue::session_key(
         "alice",
@@ -1164,9 +1178,10 @@ fn item_61_one_second_session_expires_and_then_answers_session_has_expired() {
 
 #[test]
 fn item_65_session_key_with_12h_default_token_lifetime_gives_43200_seconds() {
-    let settings = Settings {
-        default_token_lifetime: hours(12),
-        ..Settings::default()
+    let settings = {
+        let mut s = Settings::default();
+        s.default_token_lifetime = hours(12);
+        s
     };
     let key = issue::session_key(
         "alice",
@@ -1248,7 +1263,7 @@ fn a_rejection_never_repeats_the_presented_secret() {
     let wrong = format!("{}-{}", ALICE.id, BOB.secret);
     let rejection =
         check::verify(&wrong, |_| Some(&key), now(), &Settings::default(), "").unwrap_err();
-    let answer = http::rejection_answer(&rejection, &Settings::default());
+    let answer = http::answer(&rejection, &Settings::default());
     for text in [
         format!("{rejection:?}"),
         rejection.to_string(),
@@ -1266,7 +1281,7 @@ fn rejection_answers_are_coders_json_byte_for_byte() {
     let wrong_secret = format!("{}-{}", ALICE.id, BOB.secret);
     let body = |presented: &str, key: Option<&ApiKey>| {
         let rejection = check::verify(presented, |_| key, now(), &settings, "").unwrap_err();
-        let answer = http::rejection_answer(&rejection, &settings);
+        let answer = http::answer(&rejection, &settings);
         assert_eq!(answer.header("Content-Type"), Some(JSON));
         answer.body
     };
@@ -1294,7 +1309,14 @@ fn rejection_answers_are_coders_json_byte_for_byte() {
         signed_out("API key expired at \\\"2026-03-01 11:00:00.123456 +0000 UTC\\\".")
     );
     // Go's json.Encoder escapes HTML characters.
-    let answer = http::rejection_answer(&Rejection::lookup_failed("<db> & co"), &settings);
+    let answer = http::answer(
+        &Error::from(StoreError::new(
+            StoreErrorKind::Io,
+            Operation::Get,
+            "<db> & co",
+        )),
+        &settings,
+    );
     assert_eq!(
         answer.body,
         format!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 use common::ts;
 use rusqlite::Connection;
 use tempfile::TempDir;
+use tokenward::Coded;
 use tokenward::key::remote_ip;
 use tokenward::{
     ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope, SqliteOptions,
@@ -29,9 +30,17 @@ fn db() -> (TempDir, PathBuf) {
     (dir, path)
 }
 
+/// How an open failure reads: the file, the operation, the cause.
+fn opening(path: impl AsRef<Path>, cause: &str) -> String {
+    format!(
+        "key store {}: open the key store: {cause}",
+        path.as_ref().display()
+    )
+}
+
 fn store_error(result: Result<SqliteStore, Error>) -> String {
     match result {
-        Err(Error::Store(message)) => message,
+        Err(Error::Store(e)) => e.to_string(),
         Err(other) => panic!("expected Error::Store, got {other:?}"),
         Ok(store) => panic!("expected an error, opened {store:?}"),
     }
@@ -170,10 +179,7 @@ fn a_directory_is_not_a_database_file() {
     let message = store_error(SqliteStore::open(dir.path()));
     assert_eq!(
         message,
-        format!(
-            "{} is a directory, not a database file",
-            dir.path().display()
-        )
+        opening(dir.path(), "it is a directory, not a database file")
     );
 }
 
@@ -182,7 +188,10 @@ fn a_device_is_not_a_database_file() {
     let message = store_error(SqliteStore::open("/dev/null"));
     assert_eq!(
         message,
-        "/dev/null is not a regular file, so not a database file"
+        opening(
+            "/dev/null",
+            "it is not a regular file, so not a database file"
+        )
     );
 }
 
@@ -202,10 +211,7 @@ fn a_file_of_random_bytes_is_not_a_tokenward_database() {
     let message = store_error(SqliteStore::open(&path));
     assert_eq!(
         message,
-        format!(
-            "{} is not a tokenward database: file is not a database",
-            path.display()
-        )
+        opening(&path, "not a tokenward database: file is not a database")
     );
     assert_eq!(
         std::fs::read(&path).unwrap(),
@@ -223,7 +229,7 @@ fn another_applications_sqlite_database_is_refused_and_left_alone() {
         .unwrap();
     let message = store_error(SqliteStore::open(&path));
     assert!(
-        message.starts_with(&format!("{} is not a tokenward database", path.display())),
+        message.starts_with(&opening(&path, "not a tokenward database")),
         "{message}"
     );
     let raw = Connection::open(&path).unwrap();
@@ -244,7 +250,7 @@ fn an_unwritable_location_is_a_clear_error() {
     let missing_parent = dir.path().join("no/such/dir/keys.db");
     let message = store_error(SqliteStore::open(&missing_parent));
     assert!(
-        message.starts_with(&format!("cannot open {}", missing_parent.display())),
+        message.starts_with(&opening(&missing_parent, "unable to open database file")),
         "{message}"
     );
     assert!(!missing_parent.parent().unwrap().exists());
@@ -397,7 +403,7 @@ fn the_table_itself_refuses_an_empty_allow_list() {
 }
 
 #[test]
-fn a_duplicate_id_names_the_id() {
+fn a_duplicate_id_is_a_constraint_failure_of_the_insert_naming_nothing_given() {
     let (_dir, path) = db();
     let store = SqliteStore::open(&path).unwrap();
     store
@@ -406,13 +412,12 @@ fn a_duplicate_id_names_the_id() {
     let err = store
         .insert(&key(1, "bob", LoginType::Token, "b"))
         .unwrap_err();
+    assert_eq!(err.code(), tokenward::Code::StoreConstraint);
     assert_eq!(
-        err,
-        Error::Store(format!(
-            "{}: a key with id key0000001 already exists",
-            path.display()
-        ))
+        err.to_string(),
+        "key store: insert a key: a key with this id already exists"
     );
+    assert_eq!(err.message(), "Failed to create API key.");
 }
 
 #[test]
@@ -434,7 +439,10 @@ fn a_row_that_does_not_decode_names_the_key_and_the_column() {
         ..ListFilter::default()
     };
     let message = |result: Result<Vec<ApiKey>, Error>| match result {
-        Err(Error::Store(message)) => message,
+        Err(Error::Store(e)) => {
+            assert_eq!(e.kind(), tokenward::StoreErrorKind::Corrupt);
+            e.to_string()
+        }
         other => panic!("{other:?}"),
     };
 

@@ -5,6 +5,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Wrapped, key, ts};
+use tokenward::Coded;
 use tokenward::key::remote_ip;
 use tokenward::store::{KeyStore, ListFilter, MemoryStore};
 use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, Scope};
@@ -58,7 +59,7 @@ macro_rules! store_suite {
                 assert_eq!(store.get(&k.id).unwrap().unwrap().lifetime_seconds, 86_400);
                 let mut open = token(2, "alice", "open");
                 open.allow_list.clear();
-                assert_eq!(store.insert(&open).unwrap_err().code(), "invalid_argument");
+                assert_eq!(store.insert(&open).unwrap_err().code(), "invalid_key");
                 assert_eq!(store.get(&open.id).unwrap(), None);
             }
 
@@ -105,11 +106,15 @@ macro_rules! store_suite {
             }
 
             #[test]
-            fn duplicate_id_is_a_store_error() {
+            fn duplicate_id_is_a_store_constraint_error_naming_nothing_given() {
                 let store = store();
                 store.insert(&token(1, "alice", "a")).unwrap();
                 let err = store.insert(&token(1, "bob", "b")).unwrap_err();
-                assert_eq!(err.code(), "store", "{err}");
+                assert_eq!(err.code(), "store_constraint", "{err}");
+                assert_eq!(err.message(), "Failed to create API key.");
+                for given in ["key0000001", "bob", "alice"] {
+                    assert!(!err.to_string().contains(given), "{err}");
+                }
             }
 
             #[test]
@@ -132,6 +137,28 @@ macro_rules! store_suite {
                     );
                     store.insert(&session).unwrap();
                 }
+            }
+
+            #[test]
+            fn two_unnamed_token_keys_of_one_user_conflict_as_in_coders_index() {
+                // idx_api_key_name covers the empty name too; only other users' and
+                // non-token keys may share it.
+                let store = store();
+                store.insert(&token(1, "alice", "")).unwrap();
+                assert_eq!(
+                    store.insert(&token(2, "alice", "")).unwrap_err(),
+                    Error::NameConflict { name: "".into() }
+                );
+                assert_eq!(
+                    store.get(&KeyId::parse("key0000002").unwrap()).unwrap(),
+                    None
+                );
+                store.insert(&token(3, "bob", "")).unwrap();
+                let session = key(4, "alice", LoginType::Password, "", "2026-04-01T00:00:00Z");
+                store.insert(&session).unwrap();
+                assert!(store.delete(&KeyId::parse("key0000001").unwrap()).unwrap());
+                store.insert(&token(2, "alice", "")).unwrap();
+                assert_eq!(store.get_by_name("alice", "").unwrap(), None);
             }
 
             #[test]

@@ -10,10 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use tokenward::check::{self, SIGNED_OUT_MESSAGE};
 use tokenward::key::remote_ip;
 use tokenward::token::{ALPHABET, ID_LENGTH};
-use tokenward::{
-    AllowEntry, ApiKey, KeyId, LoginType, RejectionKind, Scope, SecretHash, Settings, Timestamp,
-    Token,
-};
+use tokenward::{ApiKey, KeyId, LoginType, RejectionKind, SecretHash, Settings, Timestamp, Token};
 
 fuzz_target!(|data: &[u8]| {
     let _ = run(&mut Unstructured::new(data));
@@ -90,24 +87,27 @@ fn run(u: &mut Unstructured) -> Result<()> {
     };
     let now_micros = u.arbitrary::<i64>()?;
     let now = Timestamp::from_unix_micros(now_micros);
-    let record = ApiKey {
+    let user_id = u.arbitrary::<String>()?;
+    let (last_used, expires_at) = (time_near(u, now_micros)?, time_near(u, now_micros)?);
+    let (created_at, updated_at) = (time_near(u, now_micros)?, time_near(u, now_micros)?);
+    let login_type = LoginType::ALL[usize::from(u.arbitrary::<u8>()?) % LoginType::ALL.len()];
+    let mut record = ApiKey::new(
         id,
         hashed_secret,
-        user_id: u.arbitrary::<String>()?,
-        last_used: time_near(u, now_micros)?,
-        expires_at: time_near(u, now_micros)?,
-        created_at: time_near(u, now_micros)?,
-        updated_at: time_near(u, now_micros)?,
-        login_type: LoginType::ALL[usize::from(u.arbitrary::<u8>()?) % LoginType::ALL.len()],
-        lifetime_seconds: lifetime_seconds(u)?,
-        ip_address: ip(u)?,
-        token_name: u.arbitrary::<String>()?,
-        scopes: vec![Scope::all()],
-        allow_list: vec![AllowEntry::wildcard()],
-    };
-    let settings = Settings {
-        disable_session_expiry_refresh: u.ratio(1, 4)?,
-        ..Settings::default()
+        user_id,
+        login_type,
+        created_at,
+        expires_at,
+    );
+    record.last_used = last_used;
+    record.updated_at = updated_at;
+    record.lifetime_seconds = lifetime_seconds(u)?;
+    record.ip_address = ip(u)?;
+    record.token_name = u.arbitrary::<String>()?;
+    let settings = {
+        let mut s = Settings::default();
+        s.disable_session_expiry_refresh = u.ratio(1, 4)?;
+        s
     };
     let remote = if u.arbitrary::<bool>()? {
         ip(u)?.to_string()
@@ -150,7 +150,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
             let got = (rejection.kind(), rejection.detail().to_owned());
             assert_eq!(Err(got), expected, "{presented:?}");
             assert!(matches!(
-                rejection.code(),
+                rejection.code().name(),
                 "missing" | "malformed" | "unknown_key" | "invalid_secret" | "expired"
             ));
             assert_eq!(rejection.status(), 401);

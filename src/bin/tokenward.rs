@@ -9,7 +9,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use tokenward::http::rejection_answer;
 use tokenward::{
     AllowEntry, ApiKey, Authority, CreateTokenRequest, Duration, Error, KeyStore, ListTokens,
     LoginType, Settings, SqliteStore, User,
@@ -171,7 +170,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let settings = Settings::from_env().map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let settings = Settings::from_env()?;
     // `config` needs no database; every other command opens it.
     let open = |settings: Settings| -> Result<Authority, Error> {
         let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&cli.db)?);
@@ -296,7 +295,7 @@ fn create(authority: &Authority, operator: &User, args: CreateArgs) -> Result<()
     match args.output {
         Format::Json => {
             let mut value = serde_json::to_value(minted.key.public())
-                .map_err(|e| Error::Store(e.to_string()))?;
+                .map_err(|e| Error::InvalidKey(e.to_string()))?;
             value["key"] = minted.token.expose().into();
             println!("{}", json(&value));
         }
@@ -322,19 +321,16 @@ fn verify(authority: &Authority, token: &str, remote_addr: &str) -> Result<ExitC
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(rejection) if rejection.status() >= 500 => {
-            Err(Error::Store(rejection.detail().to_owned()))
-        }
-        Err(rejection) => {
-            let answer = rejection_answer(&rejection, authority.settings());
+        Err(Error::Rejected(rejection)) => {
             println!(
                 "rejected: {} ({} {})",
                 rejection.code(),
-                answer.status,
+                rejection.status(),
                 rejection.detail()
             );
             Ok(ExitCode::from(EXIT_REJECTED))
         }
+        Err(e) => Err(e),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::{KeyStore, ListFilter};
-use crate::error::Error;
+use crate::error::{Error, Operation, StoreError, StoreErrorKind};
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
 use crate::time::Timestamp;
@@ -22,8 +22,9 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct Inner {
     keys: HashMap<KeyId, Arc<ApiKey>>,
-    /// Keys by (user_id, token_name), for every non-empty name; at most one of them is a
-    /// `token` key (Coder's unique `idx_api_key_name`).
+    /// Keys by (user_id, token_name), for every non-empty name and for unnamed `token` keys;
+    /// at most one of them is a `token` key (Coder's unique `idx_api_key_name`, which covers
+    /// the empty name too).
     names: HashMap<(String, String), Vec<KeyId>>,
 }
 
@@ -92,10 +93,12 @@ impl KeyStore for MemoryStore {
         let key = super::row_to_insert(key)?.into_owned();
         let mut inner = self.inner.write();
         if inner.keys.contains_key(&key.id) {
-            return Err(Error::Store(format!(
-                "a key with id {} already exists",
-                key.id
-            )));
+            return Err(StoreError::new(
+                StoreErrorKind::Constraint,
+                Operation::Insert,
+                "a key with this id already exists",
+            )
+            .into());
         }
         let token = key.login_type == LoginType::Token;
         if token
@@ -107,7 +110,7 @@ impl KeyStore for MemoryStore {
                 name: key.token_name.clone(),
             });
         }
-        if !key.token_name.is_empty() {
+        if token || !key.token_name.is_empty() {
             let name = (key.user_id.clone(), key.token_name.clone());
             inner.names.entry(name).or_default().push(key.id);
         }

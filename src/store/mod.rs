@@ -24,10 +24,9 @@ pub const PURGE_BATCH: usize = 10_000;
 /// stored as 86400, and an empty allow-list is refused (`api_keys_allow_list_not_empty`).
 pub(crate) fn row_to_insert(key: &ApiKey) -> Result<Cow<'_, ApiKey>, Error> {
     if key.allow_list.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "key {}: allow_list must not be empty (use *:* to allow everything)",
-            key.id
-        )));
+        return Err(Error::InvalidKey(
+            "allow_list must not be empty (use *:* to allow everything)".into(),
+        ));
     }
     if key.lifetime_seconds != 0 {
         return Ok(Cow::Borrowed(key));
@@ -62,8 +61,10 @@ impl ListFilter {
 /// The operations the key lifecycle needs, mirroring Coder's queries (spec §3). Synchronous;
 /// implementations are shared across threads.
 ///
-/// Failures are [`Error::Store`], except a duplicate `(user_id, token_name)` among `token`
-/// keys, which is [`Error::NameConflict`] (Coder's `idx_api_key_name`).
+/// Failures are [`Error::Store`] (a [`StoreError`](crate::error::StoreError) naming the kind
+/// and the operation), except a duplicate `(user_id, token_name)` among `token` keys, which
+/// is [`Error::NameConflict`] (Coder's `idx_api_key_name`), and a record the table refuses,
+/// which is [`Error::InvalidKey`].
 pub trait KeyStore: Send + Sync {
     /// Adds a new key. Its id must be new, and a `token` key's name must be unused by the
     /// user's other `token` keys. Coder's column rules apply: a `lifetime_seconds` of 0 is

@@ -13,7 +13,7 @@ use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, ffi, params};
 
 use super::{KeyStore, ListFilter};
-use crate::error::Error;
+use crate::error::{Error, Operation, StoreError, StoreErrorKind};
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope};
 use crate::refresh::KeyUpdate;
 use crate::time::Timestamp;
@@ -179,16 +179,18 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => {
-                return Err(Error::Store(format!(
-                    "{} is a directory, not a database file",
-                    path.display()
-                )));
+                return Err(open_error(
+                    &path,
+                    StoreErrorKind::Io,
+                    "it is a directory, not a database file",
+                ));
             }
             Ok(meta) if !meta.is_file() => {
-                return Err(Error::Store(format!(
-                    "{} is not a regular file, so not a database file",
-                    path.display()
-                )));
+                return Err(open_error(
+                    &path,
+                    StoreErrorKind::Io,
+                    "it is not a regular file, so not a database file",
+                ));
             }
             _ => {} // Missing (SQLite creates it) or unreadable (SQLite says why).
         }
@@ -197,10 +199,11 @@ impl SqliteStore {
         // SQLite opens a write-protected file read-only without a word; every write would
         // then fail. Refuse it now, while the operator is looking.
         if writer.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
-            return Err(Error::Store(format!(
-                "cannot write {}: the file is read-only (check its permissions)",
-                path.display()
-            )));
+            return Err(open_error(
+                &path,
+                StoreErrorKind::ReadOnly,
+                "cannot write the file: it is read-only (check its permissions)",
+            ));
         }
         let fail = |what: &str, e: Failure| opening_error(&path, what, e);
         let deadline = Deadline::start(options.busy_timeout);
@@ -214,10 +217,11 @@ impl SqliteStore {
         })
         .map_err(|e| fail("set the WAL journal mode", e))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Store(format!(
-                "{}: cannot use the WAL journal (SQLite kept journal mode {mode:?})",
-                path.display()
-            )));
+            return Err(open_error(
+                &path,
+                StoreErrorKind::Io,
+                format!("cannot use the WAL journal (SQLite kept journal mode {mode:?})"),
+            ));
         }
         migrate(&mut writer, &path, &deadline)?;
         Ok(SqliteStore {
@@ -235,7 +239,7 @@ impl SqliteStore {
 
     /// The schema version recorded in the file (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64, Error> {
-        self.read("read the schema version", |conn| {
+        self.read(Operation::Check, |conn| {
             Ok(conn.pragma_query_value(None, "user_version", |row| row.get(0))?)
         })
     }
@@ -243,7 +247,7 @@ impl SqliteStore {
     /// Runs `PRAGMA integrity_check`; [`Error::Store`] lists what it found unless the file is
     /// sound.
     pub fn integrity_check(&self) -> Result<(), Error> {
-        let problems = self.read("check integrity", |conn| {
+        let problems = self.read(Operation::Check, |conn| {
             let mut found = Vec::new();
             conn.pragma_query(None, "integrity_check", |row| {
                 found.push(row.get::<_, String>(0)?);
@@ -254,20 +258,21 @@ impl SqliteStore {
         if problems.len() == 1 && problems[0] == "ok" {
             return Ok(());
         }
-        Err(Error::Store(format!(
-            "{}: integrity check failed: {}",
-            self.path.display(),
-            problems.join("; ")
-        )))
+        Err(StoreError::new(
+            StoreErrorKind::Corrupt,
+            Operation::Check,
+            format!("integrity check failed: {}", problems.join("; ")),
+        )
+        .into())
     }
 
     /// Runs `op` on the write connection, retrying while the database is busy.
     fn write<T>(
         &self,
-        what: impl fmt::Display,
+        operation: Operation,
         op: impl FnMut(&Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
-        self.write_raw(op).map_err(|e| self.error(what, e))
+        self.write_raw(op).map_err(|e| e.into_error(operation))
     }
 
     /// [`SqliteStore::write`], leaving the failure to the caller to describe.
@@ -283,25 +288,25 @@ impl SqliteStore {
     /// Runs `op` on a pooled read connection, retrying while the database is busy.
     fn read<T>(
         &self,
-        what: impl fmt::Display,
+        operation: Operation,
         mut op: impl FnMut(&Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let deadline = Deadline::start(self.options.busy_timeout);
-        let reader = self.take_reader()?;
-        let result = retry(&deadline, || op(&reader)).map_err(|e| self.error(&what, e));
+        let reader = self.take_reader(operation)?;
+        let result = retry(&deadline, || op(&reader)).map_err(|e| e.into_error(operation));
         self.return_reader(reader);
         result
     }
 
     /// An idle read connection, or a new one when none is idle.
-    fn take_reader(&self) -> Result<Connection, Error> {
+    fn take_reader(&self, operation: Operation) -> Result<Connection, Error> {
         if let Some(conn) = self.readers.lock().pop() {
             return Ok(conn);
         }
         let conn = connect(&self.path, &self.options)?;
         // A reader never writes: a bug that tried would fail here instead of taking a lock.
         conn.pragma_update(None, "query_only", true)
-            .map_err(|e| self.error("open a read connection", e.into()))?;
+            .map_err(|e| Failure::from(e).into_error(operation))?;
         Ok(conn)
     }
 
@@ -313,19 +318,14 @@ impl SqliteStore {
         }
     }
 
-    /// `failure` with the file and the operation named.
-    fn error(&self, what: impl fmt::Display, failure: Failure) -> Error {
-        Error::Store(format!("{}: {what}: {failure}", self.path.display()))
-    }
-
     /// Runs a `SELECT` of [`columns!`] and decodes every row.
     fn select(
         &self,
-        what: impl fmt::Display,
+        operation: Operation,
         sql: &str,
         params: &[&dyn ToSql],
     ) -> Result<Vec<ApiKey>, Error> {
-        self.read(what, |conn| {
+        self.read(operation, |conn| {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(params)?;
             let mut found = Vec::new();
@@ -339,11 +339,11 @@ impl SqliteStore {
     /// Runs a single-row `SELECT` of [`columns!`].
     fn select_one(
         &self,
-        what: impl fmt::Display,
+        operation: Operation,
         sql: &str,
         params: &[&dyn ToSql],
     ) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.read(what, |conn| {
+        self.read(operation, |conn| {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(params)?;
             match rows.next()? {
@@ -357,12 +357,11 @@ impl SqliteStore {
 impl KeyStore for SqliteStore {
     fn insert(&self, key: &ApiKey) -> Result<(), Error> {
         let key = &*super::row_to_insert(key)?;
-        let what = format!("insert key {}", key.id);
         let scopes = serde_json::to_string(&key.scopes)
-            .map_err(|e| self.error(&what, Failure::Value(format!("encode scopes: {e}"))))?;
+            .map_err(|e| Error::InvalidKey(format!("scopes do not encode: {e}")))?;
         let allow_list: Vec<String> = key.allow_list.iter().map(|e| e.to_string()).collect();
         let allow_list = serde_json::to_string(&allow_list)
-            .map_err(|e| self.error(&what, Failure::Value(format!("encode allow_list: {e}"))))?;
+            .map_err(|e| Error::InvalidKey(format!("allow_list does not encode: {e}")))?;
         let ip_address = key.ip_address.to_string();
         let inserted = self.write_raw(|conn| {
             let mut statement = conn.prepare_cached(INSERT)?;
@@ -391,29 +390,26 @@ impl KeyStore for SqliteStore {
                 })
             }
             Err(Failure::Sqlite(e)) if is_unique_violation(&e, "api_keys.id") => {
-                Err(Error::Store(format!(
-                    "{}: a key with id {} already exists",
-                    self.path.display(),
-                    key.id
-                )))
+                Err(StoreError::new(
+                    StoreErrorKind::Constraint,
+                    Operation::Insert,
+                    "a key with this id already exists",
+                )
+                .into())
             }
-            Err(e) => Err(self.error(what, e)),
+            Err(e) => Err(e.into_error(Operation::Insert)),
         }
     }
 
     fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        self.select_one(format_args!("get key {id}"), GET, &[&id.as_str()])
+        self.select_one(Operation::Get, GET, &[&id.as_str()])
     }
 
     fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
         if token_name.is_empty() {
             return Ok(None);
         }
-        self.select_one(
-            format_args!("get key named {token_name:?} of user {user_id:?}"),
-            GET_BY_NAME,
-            &[&user_id, &token_name],
-        )
+        self.select_one(Operation::GetByName, GET_BY_NAME, &[&user_id, &token_name])
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
@@ -436,12 +432,12 @@ impl KeyStore for SqliteStore {
             sql.push_str(&format!(" AND expires_at >= ?{}", params.len()));
         }
         sql.push_str(" ORDER BY created_at, id");
-        self.select("list keys", &sql, &params)
+        self.select(Operation::List, &sql, &params)
     }
 
     fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
         let ip_address = update.ip_address.to_string();
-        let changed = self.write(format_args!("update key {}", update.id), |conn| {
+        let changed = self.write(Operation::Apply, |conn| {
             let mut statement = conn.prepare_cached(APPLY)?;
             Ok(statement.execute(params![
                 update.id.as_str(),
@@ -456,7 +452,7 @@ impl KeyStore for SqliteStore {
     }
 
     fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        let changed = self.write(format_args!("expire key {id}"), |conn| {
+        let changed = self.write(Operation::Expire, |conn| {
             let mut statement = conn.prepare_cached(EXPIRE)?;
             Ok(statement.execute(params![id.as_str(), now.unix_micros()])?)
         })?;
@@ -464,7 +460,7 @@ impl KeyStore for SqliteStore {
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-        let deleted = self.write(format_args!("delete key {id}"), |conn| {
+        let deleted = self.write(Operation::Delete, |conn| {
             let mut statement = conn.prepare_cached(DELETE)?;
             Ok(statement.execute(params![id.as_str()])?)
         })?;
@@ -472,7 +468,7 @@ impl KeyStore for SqliteStore {
     }
 
     fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
-        let deleted = self.write(format_args!("delete keys of user {user_id:?}"), |conn| {
+        let deleted = self.write(Operation::DeleteByUser, |conn| {
             let mut statement = conn.prepare_cached(DELETE_BY_USER)?;
             Ok(statement.execute(params![user_id])?)
         })?;
@@ -481,7 +477,7 @@ impl KeyStore for SqliteStore {
 
     fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let deleted = self.write("purge expired keys", |conn| {
+        let deleted = self.write(Operation::Purge, |conn| {
             let mut statement = conn.prepare_cached(PURGE)?;
             Ok(statement.execute(params![before.unix_micros(), limit])?)
         })?;
@@ -524,12 +520,25 @@ impl Failure {
         }
     }
 
-    /// SQLite's primary result code, if SQLite failed.
-    fn code(&self) -> Option<ErrorCode> {
-        match self {
-            Failure::Sqlite(e) => e.sqlite_error_code(),
-            Failure::Value(_) => None,
+    /// What kind of store failure this is.
+    fn kind(&self) -> StoreErrorKind {
+        let Failure::Sqlite(e) = self else {
+            return StoreErrorKind::Corrupt; // a row that does not decode to a key
+        };
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreErrorKind::Busy,
+            Some(ErrorCode::DatabaseCorrupt) => StoreErrorKind::Corrupt,
+            Some(ErrorCode::NotADatabase) => StoreErrorKind::Incompatible,
+            Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => StoreErrorKind::ReadOnly,
+            Some(ErrorCode::DiskFull) => StoreErrorKind::Full,
+            Some(ErrorCode::ConstraintViolation) => StoreErrorKind::Constraint,
+            _ => StoreErrorKind::Io,
         }
+    }
+
+    /// This failure as the store error of `operation`.
+    fn into_error(self, operation: Operation) -> Error {
+        StoreError::new(self.kind(), operation, self).into()
     }
 }
 
@@ -630,20 +639,27 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
 
 /// A failure while opening `path`, in words a user can act on.
 fn opening_error(path: &Path, what: &str, failure: Failure) -> Error {
-    let path = path.display();
-    Error::Store(match failure.code() {
-        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-            format!("{path} is not a tokenward database: {failure}")
+    let kind = failure.kind();
+    let cause = match kind {
+        StoreErrorKind::Incompatible | StoreErrorKind::Corrupt => {
+            format!("not a tokenward database: {failure}")
         }
-        Some(ErrorCode::CannotOpen) => format!(
-            "cannot open {path}: unable to open database file \
-             (does its directory exist, and may this process write there?)"
-        ),
-        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
-            format!("cannot write {path}: {failure}")
+        _ if matches!(&failure, Failure::Sqlite(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen)) => {
+            "unable to open database file (does its directory exist, and may this process \
+             write there?)"
+                .to_owned()
         }
-        _ => format!("{path}: {what}: {failure}"),
-    })
+        StoreErrorKind::ReadOnly => format!("cannot write: {failure}"),
+        _ => format!("{what}: {failure}"),
+    };
+    open_error(path, kind, cause)
+}
+
+/// An [`Operation::Open`] failure naming the file (shown to the operator, never in a detail).
+fn open_error(path: &Path, kind: StoreErrorKind, cause: impl fmt::Display) -> Error {
+    StoreError::new(kind, Operation::Open, cause)
+        .at(path.display())
+        .into()
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`], or refuses a file this code cannot use.
@@ -688,10 +704,11 @@ fn migrate(conn: &mut Connection, path: &Path, deadline: &Deadline) -> Result<()
         Migration::Done => {}
         Migration::Refused(version) => check_version(path, version)?,
         Migration::Foreign => {
-            return Err(Error::Store(format!(
-                "{} is not a tokenward database: it holds other tables",
-                path.display()
-            )));
+            return Err(open_error(
+                path,
+                StoreErrorKind::Incompatible,
+                "not a tokenward database: it holds other tables",
+            ));
         }
     }
     check_application_id(conn, path, deadline)
@@ -710,17 +727,21 @@ enum Migration {
 /// Refuses a schema newer than this code, or a negative version.
 fn check_version(path: &Path, version: i64) -> Result<(), Error> {
     if version > SCHEMA_VERSION {
-        return Err(Error::Store(format!(
-            "{}: database schema version {version} is newer than this tokenward supports \
-             ({SCHEMA_VERSION}); upgrade tokenward",
-            path.display()
-        )));
+        return Err(open_error(
+            path,
+            StoreErrorKind::Incompatible,
+            format!(
+                "database schema version {version} is newer than this tokenward supports \
+                 ({SCHEMA_VERSION}); upgrade tokenward"
+            ),
+        ));
     }
     if version < 0 {
-        return Err(Error::Store(format!(
-            "{} is not a tokenward database: schema version {version}",
-            path.display()
-        )));
+        return Err(open_error(
+            path,
+            StoreErrorKind::Incompatible,
+            format!("not a tokenward database: schema version {version}"),
+        ));
     }
     Ok(())
 }
@@ -732,10 +753,11 @@ fn check_application_id(conn: &Connection, path: &Path, deadline: &Deadline) -> 
     })
     .map_err(|e| opening_error(path, "read the application id", e))?;
     if id != APPLICATION_ID {
-        return Err(Error::Store(format!(
-            "{} is not a tokenward database: application_id {id:#x}",
-            path.display()
-        )));
+        return Err(open_error(
+            path,
+            StoreErrorKind::Incompatible,
+            format!("not a tokenward database: application_id {id:#x}"),
+        ));
     }
     Ok(())
 }

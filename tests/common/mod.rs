@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use tokenward::key::remote_ip;
 use tokenward::{
-    AllowEntry, ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope,
-    SecretHash, Timestamp,
+    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, SecretHash, Timestamp,
 };
 
 pub fn ts(text: &str) -> Timestamp {
@@ -16,25 +15,18 @@ pub fn ts(text: &str) -> Timestamp {
 
 /// A key with a distinct id; `n` also orders `created_at`.
 pub fn key(n: u32, user: &str, login_type: LoginType, name: &str, expires_at: &str) -> ApiKey {
-    ApiKey {
-        id: KeyId::parse(&format!("key{n:07}")).unwrap(),
-        hashed_secret: SecretHash::of_bytes(format!("secret{n}").as_bytes())
-            .as_bytes()
-            .to_vec(),
-        user_id: user.into(),
-        last_used: Timestamp::UNIX_EPOCH,
-        expires_at: ts(expires_at),
-        created_at: Timestamp::from_unix_micros(
-            ts("2026-03-01T00:00:00Z").unix_micros() + i64::from(n),
-        ),
-        updated_at: ts("2026-03-01T00:00:00Z"),
+    let mut key = ApiKey::new(
+        KeyId::parse(&format!("key{n:07}")).unwrap(),
+        SecretHash::of_bytes(format!("secret{n}").as_bytes()).as_bytes(),
+        user,
         login_type,
-        lifetime_seconds: 86_400,
-        ip_address: remote_ip("203.0.113.7"),
-        token_name: name.into(),
-        scopes: vec![Scope::public("all").unwrap()],
-        allow_list: vec![AllowEntry::wildcard()],
-    }
+        Timestamp::from_unix_micros(ts("2026-03-01T00:00:00Z").unix_micros() + i64::from(n)),
+        ts(expires_at),
+    );
+    key.updated_at = ts("2026-03-01T00:00:00Z");
+    key.ip_address = remote_ip("203.0.113.7");
+    key.token_name = name.into();
+    key
 }
 
 /// Runs before [`Wrapped::insert`] with the key; an `Err` fails the insert instead.
