@@ -623,3 +623,63 @@ fn a_taken_generated_name_is_replaced_but_a_chosen_one_is_a_conflict() {
         .unwrap_err();
     assert_eq!(err.code(), "conflict");
 }
+
+#[test]
+fn a_new_session_key_is_a_password_key_lasting_the_default_token_lifetime() {
+    // §4.3, §9.65: POST /users/{user}/keys with a 12h default token lifetime gives 43200.
+    let w = world_with({
+        let mut s = Settings::default();
+        s.default_token_lifetime = hours(12);
+        s
+    });
+    let minted = w
+        .authority
+        .create_session_key(&w.alice, "198.51.100.4")
+        .unwrap();
+    let key = &minted.key;
+    assert_eq!(
+        (
+            key.login_type,
+            key.lifetime_seconds,
+            key.token_name.as_str()
+        ),
+        (LoginType::Password, 43_200, "")
+    );
+    assert_eq!(key.expires_at, w.now().saturating_add(hours(12)));
+    assert_eq!(key.ip_address.to_string(), "198.51.100.4");
+    assert_eq!(key.scopes[0].as_str(), "coder:all");
+    let verified = w
+        .authority
+        .authenticate(&minted.token.expose(), "")
+        .unwrap();
+    assert_eq!(verified.key.id, key.id);
+}
+
+#[test]
+fn open_takes_memory_a_sqlite_url_or_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let alice = User::new("alice", &[]);
+    let memory = Authority::open(":memory:", Settings::default()).unwrap();
+    let token = memory
+        .create_token(&alice, &alice, &named("m"), "")
+        .unwrap()
+        .token
+        .expose();
+    assert!(memory.authenticate(&token, "").is_ok());
+    let url = format!("sqlite://{}", path.display());
+    let token = Authority::open(&url, Settings::default())
+        .unwrap()
+        .create_token(&alice, &alice, &named("f"), "")
+        .unwrap()
+        .token
+        .expose();
+    // The same file by plain path sees the token written through the URL.
+    let by_path = Authority::open(path.to_str().unwrap(), Settings::default()).unwrap();
+    assert!(by_path.authenticate(&token, "").is_ok());
+    assert!(format!("{by_path:?}").starts_with("Authority {"));
+    let refused =
+        Authority::open("postgres://u:hunter2@db/coder", Settings::default()).unwrap_err();
+    assert_eq!(refused.code(), "invalid_argument");
+    assert!(!refused.to_string().contains("hunter2"), "{refused}");
+}

@@ -9,7 +9,7 @@ use tokenward::check::verify;
 use tokenward::extract::extract_token;
 use tokenward::issue::{max_token_lifetime, requested_scopes, token_expiry};
 use tokenward::key::{legacy_scope, remote_ip};
-use tokenward::{ApiKey, Duration, SecretHash, Settings, Timestamp, Token, User};
+use tokenward::{ApiKey, Code, Duration, SecretHash, Settings, Timestamp, Token, User};
 
 /// One vector file, after checking its envelope.
 fn document(file: &str, kind: &str) -> Value {
@@ -337,4 +337,25 @@ fn quote_escapes_exactly_what_go_finds_unprintable() {
         doc["go_version"],
         &wrong[..wrong.len().min(20)]
     );
+}
+
+#[test]
+fn code_vectors() {
+    let listed = cases("codes.json", "codes");
+    assert_eq!(listed.len(), Code::ALL.len(), "every code is listed once");
+    run("codes.json", "codes", |case| {
+        let number = u32::try_from(case["number"].as_u64().unwrap()).unwrap();
+        let code = Code::from_number(number).ok_or(format!("no code numbered {number}"))?;
+        expect_eq("name", code.name(), text(&case["name"]))?;
+        expect_eq(
+            "status",
+            u64::from(code.status()),
+            case["status"].as_u64().unwrap(),
+        )?;
+        expect_eq(
+            "rejection",
+            code.is_rejection(),
+            case["rejection"].as_bool().unwrap(),
+        )
+    });
 }

@@ -1468,6 +1468,48 @@ def verify() -> None:
         sys.exit("refusing to write vectors:\n  " + "\n  ".join(problems))
 
 
+
+# The error model's codes: numbers never change or get reused, names are the bindings' error
+# codes, statuses are Coder's. Written here from the design's ranges, not read from the code.
+def code(number, name, status, is_rejection=False):
+    return {"name": name, "number": number, "status": status, "rejection": is_rejection}
+
+
+CODES = [
+    code(0, "ok", 200),
+    code(1000, "missing", 401, True),
+    code(1001, "malformed", 401, True),
+    code(1002, "unknown_key", 401, True),
+    code(1003, "invalid_secret", 401, True),
+    code(1004, "expired", 401, True),
+    code(2000, "invalid_argument", 400),
+    code(2001, "invalid_token", 400),
+    code(2002, "invalid_duration", 400),
+    code(2003, "invalid_settings", 400),
+    code(2004, "invalid_timestamp", 400),
+    code(2005, "invalid_scope", 400),
+    code(2006, "invalid_allow_list", 400),
+    code(2007, "invalid_login_type", 400),
+    code(2008, "invalid_key", 400),
+    code(2009, "invalid_lifetime", 400),
+    code(2100, "null_argument", 400),
+    code(2101, "invalid_utf8", 400),
+    code(2102, "buffer_too_small", 400),
+    code(3000, "lifetime_too_long", 400),
+    code(4000, "forbidden", 403),
+    code(4001, "not_found", 404),
+    code(4002, "conflict", 409),
+    code(5000, "store_busy", 500),
+    code(5001, "store_corrupt", 500),
+    code(5002, "store_read_only", 500),
+    code(5003, "store_io", 500),
+    code(5004, "store_full", 500),
+    code(5005, "store_constraint", 500),
+    code(5006, "store_incompatible", 500),
+    code(6000, "random", 500),
+    code(6001, "panic", 500),
+]
+
 FILES = {
     "parse": ("Coder's SplitAPIToken (§1): the id and secret of a presented token, or Coder's exact "
               "error; 'strict' adds the 62-symbol alphabet check.", PARSE),
@@ -1484,6 +1526,9 @@ FILES = {
                  "(DESIGN fine points).", DURATION),
     "ip": ("Canonical stored form of a request's remote address (§4.1 step 4, §7.1, DESIGN fine "
            "points): a bare IP printed bare, anything else 0.0.0.0.", IP),
+    "codes": ("Every outcome's stable code: number (the C tw_status), snake_case name (the "
+              "bindings' error code), HTTP status, and whether it is a verdict on a presented token.",
+              CODES),
     "scopes": ("Token-creation scope normalization (§4.2 step 3, §4.1 step 5, §8) and the derived "
                "legacy scope (§3), or the 400 error.", SCOPES),
 }
