@@ -622,3 +622,30 @@ fn a_new_database_is_readable_by_its_owner_only() {
         assert_eq!(mode, 0o600, "{}", file.display());
     }
 }
+
+#[test]
+fn a_failed_write_answers_coders_words_and_never_names_the_file() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON api_keys \
+             BEGIN SELECT RAISE(FAIL, 'refused by a trigger'); END;",
+        )
+        .unwrap();
+    let err = store
+        .insert(&key(1, "alice", LoginType::Token, "ci"))
+        .unwrap_err();
+    let answer = tokenward::http::answer(&err, &tokenward::Settings::default());
+    assert_eq!(answer.status, 500);
+    assert_eq!(
+        answer.body,
+        "{\"message\":\"Failed to create API key.\",\"detail\":\"insert a key: refused by a trigger\"}\n"
+    );
+    let file = path.display().to_string();
+    assert!(
+        !answer.body.contains(&file) && !err.to_string().contains(&file),
+        "{err}"
+    );
+}
