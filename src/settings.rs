@@ -791,8 +791,42 @@ pub enum SettingsError {
     },
 }
 
+impl SettingsError {
+    /// The environment variable the bad value came from, when it came from one.
+    pub fn variable(&self) -> Option<&str> {
+        match self {
+            SettingsError::InvalidVariable { variable, .. } => Some(variable),
+            SettingsError::Invalid { .. } => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn durations_convert_to_and_from_microseconds() {
+        assert_eq!(
+            Duration::from_micros(1_500_000),
+            Some(Duration::from_nanos(1_500_000_000))
+        );
+        assert_eq!(Duration::from_micros(i64::MAX), None);
+        assert_eq!(Duration::from_nanos(1_999).as_micros(), 1);
+        assert_eq!(Duration::from_nanos(-1_999).as_micros(), -1);
+        assert_eq!(Duration::MAX.as_micros(), i64::MAX / 1000);
+    }
+
+    #[test]
+    fn a_bad_variable_is_named_by_the_error() {
+        let err = Settings::from_lookup(|name| {
+            (name == "CODER_SESSION_DURATION").then(|| "soon".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(err.variable(), Some("CODER_SESSION_DURATION"));
+        let err = crate::Error::from(err);
+        assert_eq!(crate::Coded::code(&err), crate::Code::InvalidSettings);
+        assert!(err.to_string().contains("CODER_SESSION_DURATION"), "{err}");
+    }
     use super::*;
     use std::collections::HashMap;
 
