@@ -150,10 +150,14 @@ impl Authority {
         self.store
             .apply(&update, written_at)
             .map_err(|e| Rejection::update_failed(&e.to_string()))?;
-        // Read back what the store kept: a concurrent expire or refresh may have won.
+        // Read back what the store kept and check it again: a delete or an expire that landed
+        // since the check wins, and a key is never returned as valid past its revocation.
         let key = match self.store.get(&update.id) {
+            Ok(Some(key)) if key.is_expired(written_at) => {
+                return Err(Rejection::expired(key.expires_at));
+            }
             Ok(Some(key)) => key,
-            Ok(None) => Arc::new(verified.updated_key(written_at)),
+            Ok(None) => return Err(Rejection::unknown_key()),
             Err(e) => return Err(Rejection::lookup_failed(&e.to_string())),
         };
         Ok(Authenticated {
@@ -226,9 +230,13 @@ impl Authority {
 
     /// Ends a key now, keeping its row for audit (spec §4.6); expiring an expired key changes
     /// nothing. Another user's key is not found unless the actor is an Owner.
+    ///
+    /// The store reads this authority's clock inside its write and stores one microsecond
+    /// before it (see [`KeyStore::expire`]), so an authenticate that begins after this returns
+    /// is rejected, and never slides the key.
     pub fn expire(&self, actor: &User, id: &KeyId) -> Result<(), Error> {
         self.get_key(actor, id)?;
-        if self.store.expire(id, self.now())? {
+        if self.store.expire(id, &*self.clock)? {
             Ok(())
         } else {
             Err(Error::NotFound(format!("API key {id}")))

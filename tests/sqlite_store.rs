@@ -14,8 +14,8 @@ use rusqlite::Connection;
 use tempfile::TempDir;
 use tokenward::key::remote_ip;
 use tokenward::{
-    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope, SqliteOptions,
-    SqliteStore, Timestamp,
+    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, ManualClock, Scope,
+    SqliteOptions, SqliteStore, Timestamp,
 };
 
 fn key(n: u32, user: &str, login_type: LoginType, name: &str) -> ApiKey {
@@ -596,7 +596,11 @@ fn child_process_writes() {
         );
         store.insert(&k).unwrap();
         assert!(store.get(&k.id).unwrap().is_some());
-        assert!(store.expire(&k.id, ts("2026-02-01T00:00:00Z")).unwrap());
+        assert!(
+            store
+                .expire(&k.id, &ManualClock::new(ts("2026-02-01T00:00:00Z")))
+                .unwrap()
+        );
         store.list(&ListFilter::default()).unwrap();
     }
 }

@@ -9,7 +9,7 @@ use super::{KeyStore, ListFilter};
 use crate::error::Error;
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 /// Keys in memory, for tests and short-lived processes. Reads share the lock; a read hands
@@ -150,8 +150,11 @@ impl KeyStore for MemoryStore {
         }))
     }
 
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        Ok(self.update(id, |key| key.expires_at = key.expires_at.min(now)))
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
+        // The clock is read under the write lock: see `KeyStore::expire`.
+        Ok(self.update(id, |key| {
+            key.expires_at = key.expires_at.min(super::expired_at(clock.now()));
+        }))
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, Error> {

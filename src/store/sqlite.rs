@@ -16,7 +16,7 @@ use super::{KeyStore, ListFilter};
 use crate::error::Error;
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope};
 use crate::refresh::KeyUpdate;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 /// The schema version this code writes and understands (`PRAGMA user_version`).
@@ -455,10 +455,12 @@ impl KeyStore for SqliteStore {
         Ok(changed > 0)
     }
 
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
         let changed = self.write(format_args!("expire key {id}"), |conn| {
             let mut statement = conn.prepare_cached(EXPIRE)?;
-            Ok(statement.execute(params![id.as_str(), now.unix_micros()])?)
+            // Read under the writer mutex, on every attempt: see `KeyStore::expire`.
+            let expires_at = super::expired_at(clock.now());
+            Ok(statement.execute(params![id.as_str(), expires_at.unix_micros()])?)
         })?;
         Ok(changed > 0)
     }
