@@ -21,8 +21,8 @@ use common::Wrapped;
 use tempfile::TempDir;
 use tokenward::{
     ApiKey, Authority, Clock, CreateTokenRequest, Duration, Error, KeyId, KeyStore, ListFilter,
-    LoginType, ManualClock, MemoryStore, NewKey, RejectionKind, Settings, SqliteStore, Timestamp,
-    User,
+    ListTokens, LoginType, ManualClock, MemoryStore, NewKey, RejectionKind, Settings,
+    SqliteOptions, SqliteStore, Timestamp, User,
 };
 
 /// A temporary directory and a database path inside it.
@@ -1617,4 +1617,143 @@ fn no_authenticate_begun_after_an_expire_returned_accepts_or_slides_the_key_on_a
         );
         assert!(slides > 0, "{store}: no slide raced an expire");
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded read connections
+
+/// `<directory>\n<max_readers>` for [`burst_child_authenticates`].
+const BURST_PARAMS: &str = "TOKENWARD_RELIABILITY_BURST";
+const BURST_THREADS: usize = 800;
+/// Authenticates per thread.
+const BURST_ROUNDS: usize = 4;
+/// Tokens each thread lists before authenticating.
+const BURST_TOKENS: usize = 1_000;
+/// What a burst child prints last: its descriptor limit and how many authenticates failed.
+const BURST_OUTCOME: &str = "burst outcome: ";
+
+/// Runs [`burst_child_authenticates`] under `ulimit -n 1024`; returns its outcome line.
+fn burst_under_a_descriptor_limit(max_readers: usize) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let output = Command::new("sh")
+        .args(["-c", "ulimit -n 1024 && exec \"$0\" \"$@\""])
+        .arg(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "burst_child_authenticates",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            BURST_PARAMS,
+            format!("{}\n{max_readers}", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", describe(&output));
+    for line in String::from_utf8_lossy(&output.stderr).lines() {
+        if ["at most", "first error", "created"]
+            .iter()
+            .any(|p| line.starts_with(p))
+        {
+            eprintln!("{line}");
+        }
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix(BURST_OUTCOME).map(str::to_owned))
+        .unwrap_or_else(|| panic!("{}", describe(&output)))
+}
+
+/// With `max_readers` unbounded (the old pool) this child reached 1,024 descriptors and 300
+/// operations failed with "unable to open database file"; bounded, it stays near 40.
+#[test]
+fn eight_hundred_threads_authenticate_under_a_1024_descriptor_limit_without_errors() {
+    let outcome = burst_under_a_descriptor_limit(SqliteOptions::default().max_readers);
+    assert_eq!(outcome, "limit 1024, 0 errors");
+}
+
+/// Opens a store in the directory its parent names, creates tokens, then authenticates them
+/// from 800 threads released at once while the file is locked for half a second, and prints
+/// how many authenticates failed.
+#[test]
+#[ignore = "child process of eight_hundred_threads_authenticate_under_a_1024_descriptor_limit_without_errors"]
+fn burst_child_authenticates() {
+    let Ok(params) = std::env::var(BURST_PARAMS) else {
+        return;
+    };
+    let (dir, max_readers) = params.split_once('\n').unwrap();
+    let limit = std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))
+        .and_then(|rest| rest.split_whitespace().next().map(str::to_owned))
+        .unwrap();
+    let options = SqliteOptions {
+        max_readers: max_readers.parse().unwrap(),
+        ..SqliteOptions::default()
+    };
+    let store = SqliteStore::open_with(Path::new(dir).join("keys.db"), options).unwrap();
+    let authority = Authority::new(Arc::new(store), Settings::default()).unwrap();
+    let alice = User::new("alice", &[]);
+    let started = Instant::now();
+    let tokens: Vec<String> = (0..BURST_TOKENS)
+        .map(|n| {
+            authority
+                .create_token(&alice, &alice, &named(&format!("t{n}")), "")
+                .unwrap()
+                .token
+                .expose()
+        })
+        .collect();
+    eprintln!("created {BURST_TOKENS} tokens in {:?}", started.elapsed());
+    let start = std::sync::Barrier::new(BURST_THREADS);
+    let errors = Mutex::new(Vec::<String>::new());
+    let done = AtomicBool::new(false);
+    let most_fds = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(SeqCst) {
+                if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+                    most_fds.fetch_max(fds.count(), SeqCst);
+                }
+                std::thread::sleep(StdDuration::from_millis(1));
+            }
+        });
+        let workers: Vec<_> = (0..BURST_THREADS)
+            .map(|t| {
+                let (authority, alice, tokens) = (&authority, &alice, &tokens);
+                let (start, errors) = (&start, &errors);
+                std::thread::Builder::new()
+                    .stack_size(256 * 1024)
+                    .spawn_scoped(scope, move || {
+                        start.wait();
+                        // A long read first (every token), so that the threads' reads overlap
+                        // even on a few cores, as they do under real load.
+                        if let Err(e) = authority.list_tokens(alice, &ListTokens::default()) {
+                            errors.lock().unwrap().push(e.to_string());
+                        }
+                        for n in 0..BURST_ROUNDS {
+                            let token = &tokens[(t + n) % tokens.len()];
+                            if let Err(r) = authority.authenticate(token, "") {
+                                errors.lock().unwrap().push(r.to_string());
+                            }
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        for worker in workers {
+            worker.join().unwrap();
+        }
+        done.store(true, SeqCst);
+    });
+    let errors = errors.into_inner().unwrap();
+    eprintln!("at most {} descriptors open", most_fds.load(SeqCst));
+    if let Some(first) = errors.first() {
+        eprintln!("first error: {first}");
+    }
+    println!("\n{BURST_OUTCOME}limit {limit}, {} errors", errors.len());
 }

@@ -134,6 +134,7 @@ fn any_busy_timeout_is_accepted() {
             SqliteOptions {
                 busy_timeout,
                 max_idle_readers: 0,
+                ..SqliteOptions::default()
             },
         )
         .unwrap();

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, ffi, params};
 
@@ -109,17 +109,23 @@ pub struct SqliteOptions {
     /// How long an operation waits for another connection's lock (this process or another)
     /// before failing; SQLite's busy timeout, and the bound on tokenward's own retries.
     pub busy_timeout: Duration,
-    /// How many idle read connections to keep for reuse. Readers in use are not limited;
-    /// ones returned beyond this number are closed.
+    /// How many idle read connections to keep for reuse; ones returned beyond this number
+    /// are closed.
     pub max_idle_readers: usize,
+    /// How many read connections may be open at once (at least 1). A read beyond the limit
+    /// waits for a connection to come back, up to `busy_timeout`, then fails as busy. Each
+    /// connection holds two file descriptors (the database and its WAL), so this bounds what
+    /// a burst of requests can take from the process's descriptor limit.
+    pub max_readers: usize,
 }
 
 impl Default for SqliteOptions {
-    /// A 5-second busy timeout and up to 8 idle readers.
+    /// A 5-second busy timeout, up to 16 read connections, up to 8 of them kept idle.
     fn default() -> SqliteOptions {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_idle_readers: 8,
+            max_readers: 16,
         }
     }
 }
@@ -148,7 +154,16 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    /// Signalled whenever a read connection is returned or closed.
+    reader_returned: Condvar,
+}
+
+/// The read connections: the idle ones, and how many are open (idle or in use).
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -224,7 +239,8 @@ impl SqliteStore {
             path,
             options,
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            reader_returned: Condvar::new(),
         })
     }
 
@@ -287,30 +303,65 @@ impl SqliteStore {
         mut op: impl FnMut(&Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let deadline = Deadline::start(self.options.busy_timeout);
-        let reader = self.take_reader()?;
+        let reader = self.take_reader(&what, &deadline)?;
         let result = retry(&deadline, || op(&reader)).map_err(|e| self.error(&what, e));
         self.return_reader(reader);
         result
     }
 
-    /// An idle read connection, or a new one when none is idle.
-    fn take_reader(&self) -> Result<Connection, Error> {
-        if let Some(conn) = self.readers.lock().pop() {
-            return Ok(conn);
+    /// An idle read connection, a new one while fewer than `max_readers` are open, or else
+    /// the first one returned before the deadline.
+    fn take_reader(
+        &self,
+        what: impl fmt::Display,
+        deadline: &Deadline,
+    ) -> Result<Connection, Error> {
+        let mut readers = self.readers.lock();
+        loop {
+            if let Some(conn) = readers.idle.pop() {
+                return Ok(conn);
+            }
+            if readers.open < self.options.max_readers.max(1) {
+                break;
+            }
+            let remaining = deadline.remaining();
+            if remaining.is_zero() {
+                return Err(Error::Store(format!(
+                    "{}: {what}: database is busy: all {} read connections stayed in use for \
+                     {:?} (SqliteOptions::max_readers)",
+                    self.path.display(),
+                    readers.open,
+                    self.options.busy_timeout
+                )));
+            }
+            self.reader_returned.wait_for(&mut readers, remaining);
         }
-        let conn = connect(&self.path, &self.options)?;
-        // A reader never writes: a bug that tried would fail here instead of taking a lock.
-        conn.pragma_update(None, "query_only", true)
-            .map_err(|e| self.error("open a read connection", e.into()))?;
-        Ok(conn)
+        readers.open += 1;
+        drop(readers);
+        let opened = connect(&self.path, &self.options).and_then(|conn| {
+            // A reader never writes: a bug that tried would fail here instead of taking a lock.
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|e| self.error("open a read connection", e.into()))?;
+            Ok(conn)
+        });
+        if opened.is_err() {
+            self.readers.lock().open -= 1;
+            self.reader_returned.notify_one();
+        }
+        opened
     }
 
     /// Keeps `conn` for the next read, unless enough are idle already.
     fn return_reader(&self, conn: Connection) {
-        let mut idle = self.readers.lock();
-        if idle.len() < self.options.max_idle_readers {
-            idle.push(conn);
+        let mut readers = self.readers.lock();
+        if readers.idle.len() < self.options.max_idle_readers {
+            readers.idle.push(conn);
+        } else {
+            readers.open -= 1;
+            drop(readers);
+            drop(conn);
         }
+        self.reader_returned.notify_one();
     }
 
     /// `failure` with the file and the operation named.
@@ -410,7 +461,7 @@ impl KeyStore for SqliteStore {
             return Ok(None);
         }
         self.select_one(
-            format_args!("get key named {token_name:?} of user {user_id:?}"),
+            "get a key by name", // neither the name nor the user id goes into an error
             GET_BY_NAME,
             &[&user_id, &token_name],
         )
@@ -474,7 +525,7 @@ impl KeyStore for SqliteStore {
     }
 
     fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {
-        let deleted = self.write(format_args!("delete keys of user {user_id:?}"), |conn| {
+        let deleted = self.write("delete a user's keys", |conn| {
             let mut statement = conn.prepare_cached(DELETE_BY_USER)?;
             Ok(statement.execute(params![user_id])?)
         })?;
