@@ -2,6 +2,7 @@
 //! table (spec §3), shared safely by several threads and several processes.
 
 use std::fmt;
+use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -227,7 +228,7 @@ impl SqliteStore {
                 })?,
             )
         })
-        .map_err(|e| fail("set the WAL journal mode", e))?;
+        .map_err(|e| fail("set the WAL journal mode", with_os_error(&writer, e)))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Store(format!(
                 "{}: cannot use the WAL journal (SQLite kept journal mode {mode:?})",
@@ -293,7 +294,7 @@ impl SqliteStore {
     ) -> Result<T, Failure> {
         let deadline = Deadline::start(self.options.busy_timeout);
         let conn = self.writer.lock();
-        retry(&deadline, || op(&conn))
+        retry(&deadline, || op(&conn)).map_err(|e| with_os_error(&conn, e))
     }
 
     /// Runs `op` on a pooled read connection, retrying while the database is busy.
@@ -304,7 +305,8 @@ impl SqliteStore {
     ) -> Result<T, Error> {
         let deadline = Deadline::start(self.options.busy_timeout);
         let reader = self.take_reader(&what, &deadline)?;
-        let result = retry(&deadline, || op(&reader)).map_err(|e| self.error(&what, e));
+        let result = retry(&deadline, || op(&reader))
+            .map_err(|e| self.error(&what, with_os_error(&reader, e)));
         self.return_reader(reader);
         result
     }
@@ -340,8 +342,9 @@ impl SqliteStore {
         drop(readers);
         let opened = connect(&self.path, &self.options).and_then(|conn| {
             // A reader never writes: a bug that tried would fail here instead of taking a lock.
-            conn.pragma_update(None, "query_only", true)
-                .map_err(|e| self.error("open a read connection", e.into()))?;
+            conn.pragma_update(None, "query_only", true).map_err(|e| {
+                self.error("open a read connection", with_os_error(&conn, e.into()))
+            })?;
             Ok(conn)
         });
         if opened.is_err() {
@@ -366,7 +369,12 @@ impl SqliteStore {
 
     /// `failure` with the file and the operation named.
     fn error(&self, what: impl fmt::Display, failure: Failure) -> Error {
-        Error::Store(format!("{}: {what}: {failure}", self.path.display()))
+        let full = if is_disk_full(&failure) {
+            "disk full: "
+        } else {
+            ""
+        };
+        Error::Store(format!("{}: {what}: {full}{failure}", self.path.display()))
     }
 
     /// Runs a `SELECT` of [`columns!`] and decodes every row.
@@ -546,6 +554,8 @@ impl KeyStore for SqliteStore {
 enum Failure {
     /// SQLite said no.
     Sqlite(rusqlite::Error),
+    /// SQLite said no because a system call failed with this `errno` (`sqlite3_system_errno`).
+    Os(rusqlite::Error, i32),
     /// A key that does not fit its columns, or a row that does not decode to a key.
     Value(String),
 }
@@ -560,6 +570,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Sqlite(e) => e.fmt(f),
+            Failure::Os(e, errno) => write!(f, "{e} ({})", io::Error::from_raw_os_error(*errno)),
             Failure::Value(detail) => f.write_str(detail),
         }
     }
@@ -569,7 +580,7 @@ impl Failure {
     /// Another connection holds a lock we need (any extended `SQLITE_BUSY`/`SQLITE_LOCKED`).
     fn is_busy(&self) -> bool {
         match self {
-            Failure::Sqlite(e) => matches!(
+            Failure::Sqlite(e) | Failure::Os(e, _) => matches!(
                 e.sqlite_error_code(),
                 Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
             ),
@@ -580,9 +591,44 @@ impl Failure {
     /// SQLite's primary result code, if SQLite failed.
     fn code(&self) -> Option<ErrorCode> {
         match self {
-            Failure::Sqlite(e) => e.sqlite_error_code(),
+            Failure::Sqlite(e) | Failure::Os(e, _) => e.sqlite_error_code(),
             Failure::Value(_) => None,
         }
+    }
+}
+
+/// Whether `failure` means the disk (or file system) is full: `SQLITE_FULL`, or an I/O error
+/// whose system call failed with `ENOSPC` (as creating the shared-memory file on open does).
+fn is_disk_full(failure: &Failure) -> bool {
+    match failure {
+        Failure::Os(_, errno)
+            if io::Error::from_raw_os_error(*errno).kind() == io::ErrorKind::StorageFull =>
+        {
+            true
+        }
+        _ => failure.code() == Some(ErrorCode::DiskFull),
+    }
+}
+
+/// `failure` with the `errno` behind it, when SQLite failed on a system call on `conn`.
+fn with_os_error(conn: &Connection, failure: Failure) -> Failure {
+    match failure {
+        Failure::Sqlite(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::CannotOpen)
+            ) =>
+        {
+            // SAFETY: the handle is live for as long as `conn` is borrowed, and
+            // sqlite3_system_errno only reads the connection's last system error.
+            let errno = unsafe { ffi::sqlite3_system_errno(conn.handle()) };
+            if errno == 0 {
+                Failure::Sqlite(e)
+            } else {
+                Failure::Os(e, errno)
+            }
+        }
+        other => other,
     }
 }
 
@@ -677,13 +723,17 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
         conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(())
     };
-    configure().map_err(|e| opening_error(path, "configure", Failure::Sqlite(e)))?;
+    configure()
+        .map_err(|e| opening_error(path, "configure", with_os_error(&conn, Failure::Sqlite(e))))?;
     Ok(conn)
 }
 
 /// A failure while opening `path`, in words a user can act on.
 fn opening_error(path: &Path, what: &str, failure: Failure) -> Error {
     let path = path.display();
+    if is_disk_full(&failure) {
+        return Error::Store(format!("{path}: {what}: disk full: {failure}"));
+    }
     Error::Store(match failure.code() {
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
             format!("{path} is not a tokenward database: {failure}")
@@ -701,12 +751,14 @@ fn opening_error(path: &Path, what: &str, failure: Failure) -> Error {
 
 /// Brings the schema to [`SCHEMA_VERSION`], or refuses a file this code cannot use.
 fn migrate(conn: &mut Connection, path: &Path, deadline: &Deadline) -> Result<(), Error> {
-    let fail = |e: Failure| opening_error(path, "migrate the schema", e);
+    let fail = |conn: &Connection, e: Failure| {
+        opening_error(path, "migrate the schema", with_os_error(conn, e))
+    };
     // Fast path without a write lock: most opens find the file up to date.
     let version = retry(deadline, || {
         Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?)
     })
-    .map_err(fail)?;
+    .map_err(|e| fail(conn, e))?;
     check_version(path, version)?;
     if version == SCHEMA_VERSION {
         return check_application_id(conn, path, deadline);
@@ -736,7 +788,7 @@ fn migrate(conn: &mut Connection, path: &Path, deadline: &Deadline) -> Result<()
         tx.commit()?;
         Ok(Migration::Done)
     })
-    .map_err(fail)?;
+    .map_err(|e| fail(conn, e))?;
     match outcome {
         Migration::Done => {}
         Migration::Refused(version) => check_version(path, version)?,
@@ -783,7 +835,7 @@ fn check_application_id(conn: &Connection, path: &Path, deadline: &Deadline) -> 
     let id = retry(deadline, || {
         Ok(conn.pragma_query_value(None, "application_id", |row| row.get::<_, i64>(0))?)
     })
-    .map_err(|e| opening_error(path, "read the application id", e))?;
+    .map_err(|e| opening_error(path, "read the application id", with_os_error(conn, e)))?;
     if id != APPLICATION_ID {
         return Err(Error::Store(format!(
             "{} is not a tokenward database: application_id {id:#x}",
