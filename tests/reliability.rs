@@ -1693,6 +1693,9 @@ fn burst_child_authenticates() {
         .unwrap();
     let options = SqliteOptions {
         max_readers: max_readers.parse().unwrap(),
+        // Descriptors are the point here, not speed: alongside other tests on two cores the
+        // queue for 16 connections can outlast the default 5 seconds.
+        busy_timeout: StdDuration::from_secs(60),
         ..SqliteOptions::default()
     };
     let store = SqliteStore::open_with(Path::new(dir).join("keys.db"), options).unwrap();

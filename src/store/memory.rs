@@ -20,7 +20,7 @@ const SHARDS: usize = 64;
 /// Keys in memory, for tests and short-lived processes. Reads share a shard's lock; a read
 /// hands out an `Arc`, so authenticating copies no record.
 ///
-/// Keys live in [`SHARDS`] maps by id; a name index (one lock, taken before any shard's)
+/// Keys live in 64 maps by id; a name index (one lock, taken before any shard's)
 /// keeps Coder's unique `(user_id, token_name)` among `token` keys atomic. Authentication
 /// touches only its key's shard; sessions (no name) never take the name index.
 pub struct MemoryStore {
