@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::check::try_verify;
+use crate::check::{Rejection, try_verify};
 use crate::error::Error;
 use crate::issue::{self, CreateTokenRequest, NewKey, User};
 use crate::key::{ApiKey, LoginType};
@@ -185,10 +185,14 @@ impl Authority {
         };
         let written_at = self.now();
         self.store.apply(&update, written_at)?;
-        // Read back what the store kept: a concurrent expire or refresh may have won.
+        // Read back what the store kept and check it again: a delete or an expire that landed
+        // since the check wins, and a key is never returned as valid past its revocation.
         let key = match self.store.get(&update.id)? {
+            Some(key) if key.is_expired(written_at) => {
+                return Err(Rejection::expired(key.expires_at).into());
+            }
             Some(key) => key,
-            None => Arc::new(verified.updated_key(written_at)),
+            None => return Err(Rejection::unknown_key().into()),
         };
         Ok(Authenticated {
             key,
@@ -266,9 +270,13 @@ impl Authority {
 
     /// Ends a key now, keeping its row for audit (spec §4.6); expiring an expired key changes
     /// nothing. Another user's key is not found unless the actor is an Owner.
+    ///
+    /// The store reads this authority's clock inside its write and stores one microsecond
+    /// before it (see [`KeyStore::expire`]), so an authenticate that begins after this returns
+    /// is rejected, and never slides the key.
     pub fn expire(&self, actor: &User, id: &KeyId) -> Result<(), Error> {
         self.get_key(actor, id)?;
-        if self.store.expire(id, self.now())? {
+        if self.store.expire(id, &*self.clock)? {
             Ok(())
         } else {
             Err(Error::key_not_found(id))

@@ -11,7 +11,7 @@ use common::Wrapped;
 use tokenward::Coded;
 use tokenward::store::{KeyStore, ListFilter};
 use tokenward::{
-    ApiKey, Authority, CreateTokenRequest, Duration, Error, KeyId, KeyUpdate, ListTokens,
+    ApiKey, Authority, Clock, CreateTokenRequest, Duration, Error, KeyId, KeyUpdate, ListTokens,
     LoginType, ManualClock, MemoryStore, Operation, Settings, StoreError, StoreErrorKind,
     Timestamp, User,
 };
@@ -198,7 +198,7 @@ fn rejections_are_coders() {
     assert!(
         expired
             .detail()
-            .starts_with("API key expired at \"2026-03-01 12:00:00 +0000 UTC\""),
+            .starts_with("API key expired at \"2026-03-01 11:59:59.999999 +0000 UTC\""),
         "{}",
         expired.detail()
     );
@@ -368,7 +368,8 @@ fn expire_is_idempotent_and_an_expired_key_can_be_deleted() {
     let (_, key) = w.token(&w.alice, &w.alice, named("ci"));
     w.authority.expire(&w.alice, &key.id).unwrap();
     let first = w.authority.get_key(&w.alice, &key.id).unwrap().expires_at;
-    assert_eq!(first, w.now());
+    // One microsecond before the expire's clock reading, so expired at that very instant.
+    assert_eq!(first, w.now().saturating_sub(Duration::MICROSECOND));
     w.clock.advance(hours(1));
     w.authority.expire(&w.alice, &key.id).unwrap();
     assert_eq!(
@@ -496,7 +497,7 @@ impl KeyStore for BrokenStore {
     fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
         Err(broken(StoreErrorKind::Full, Operation::Apply))
     }
-    fn expire(&self, _: &KeyId, _: Timestamp) -> Result<bool, Error> {
+    fn expire(&self, _: &KeyId, _: &dyn Clock) -> Result<bool, Error> {
         Err(broken(StoreErrorKind::Full, Operation::Expire))
     }
     fn delete(&self, _: &KeyId) -> Result<bool, Error> {

@@ -15,8 +15,8 @@ use tempfile::TempDir;
 use tokenward::Coded;
 use tokenward::key::remote_ip;
 use tokenward::{
-    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, Scope, SqliteOptions,
-    SqliteStore, Timestamp,
+    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, ManualClock, Scope,
+    SqliteOptions, SqliteStore, Timestamp,
 };
 
 fn key(n: u32, user: &str, login_type: LoginType, name: &str) -> ApiKey {
@@ -143,6 +143,7 @@ fn any_busy_timeout_is_accepted() {
             SqliteOptions {
                 busy_timeout,
                 max_idle_readers: 0,
+                ..SqliteOptions::default()
             },
         )
         .unwrap();
@@ -604,7 +605,11 @@ fn child_process_writes() {
         );
         store.insert(&k).unwrap();
         assert!(store.get(&k.id).unwrap().is_some());
-        assert!(store.expire(&k.id, ts("2026-02-01T00:00:00Z")).unwrap());
+        assert!(
+            store
+                .expire(&k.id, &ManualClock::new(ts("2026-02-01T00:00:00Z")))
+                .unwrap()
+        );
         store.list(&ListFilter::default()).unwrap();
     }
 }
@@ -648,4 +653,137 @@ fn a_failed_write_answers_coders_words_and_never_names_the_file() {
         !answer.body.contains(&file) && !err.to_string().contains(&file),
         "{err}"
     );
+}
+
+/// A small tmpfs mounted on a fresh directory, unmounted (lazily, so an open file cannot keep
+/// it) when dropped.
+struct Tmpfs {
+    dir: TempDir,
+}
+
+impl Tmpfs {
+    /// `None`, with a message, where this process may not mount (not root, or a sandbox).
+    fn mount(size: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tokenward-test",
+            ])
+            .arg(dir.path())
+            .stderr(Stdio::piped())
+            .output();
+        match mounted {
+            Ok(output) if output.status.success() => Some(Tmpfs { dir }),
+            Ok(output) => {
+                eprintln!(
+                    "skipped: cannot mount a tmpfs here: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the file system is full; returns it, for `remove_file` to make room.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let filler = self.path().join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = [0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        // Whatever is left of the last page, too.
+        while file.write_all(&[0]).is_ok() {}
+        filler
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_an_error_that_says_so_and_keys_that_need_no_write_still_verify() {
+    use tokenward::{Authority, Code, Coded, Settings, User};
+    let Some(disk) = Tmpfs::mount("2m") else {
+        return;
+    };
+    let path = disk.path().join("keys.db");
+    let clock = Arc::new(ManualClock::new(ts("2026-03-01T12:00:00Z")));
+    let open = || {
+        SqliteStore::open(&path).map(|store| {
+            Authority::new(Arc::new(store), Settings::default())
+                .unwrap()
+                .with_clock(clock.clone())
+        })
+    };
+    let alice = User::new("alice", &[]);
+    let authority = open().unwrap();
+    let minted = authority
+        .create_token(
+            &alice,
+            &alice,
+            &tokenward::CreateTokenRequest::default(),
+            "",
+        )
+        .unwrap();
+    let token = minted.token.expose();
+    authority.authenticate(&token, "").unwrap(); // the first use writes last_used
+
+    let filler = disk.fill();
+    let full = |what: &str, message: &str| {
+        assert!(message.contains("disk full"), "{what}: {message}");
+        assert!(!message.contains(&token[11..]), "{what}: the secret leaked");
+    };
+    match authority.create_token(
+        &alice,
+        &alice,
+        &tokenward::CreateTokenRequest::default(),
+        "",
+    ) {
+        Err(Error::Store(e)) => {
+            assert_eq!(e.kind(), tokenward::StoreErrorKind::Full);
+            full("create", &e.to_string())
+        }
+        other => panic!("create on a full disk: {other:?}"),
+    }
+    // Used a minute ago and far from expiry: nothing to write, so it verifies.
+    clock.advance(tokenward::Duration::MINUTE);
+    let verified = authority.authenticate(&token, "").unwrap();
+    assert_eq!(verified.update, None);
+    // Two hours on, the use must be written: a 500 that names the cause, never a 401.
+    clock.advance(tokenward::Duration::from_hours(2).unwrap());
+    let failure = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!((failure.code(), failure.status()), (Code::StoreFull, 500));
+    full("refresh", &failure.detail());
+
+    // Closed cleanly with room to spare, then opened on a full disk (a restart): the
+    // shared-memory file cannot be created.
+    std::fs::remove_file(&filler).unwrap();
+    drop(authority);
+    let filler = disk.fill();
+    match open() {
+        Err(Error::Store(e)) => {
+            assert_eq!(e.kind(), tokenward::StoreErrorKind::Full);
+            full("open", &e.to_string())
+        }
+        Ok(_) => panic!("opened on a full disk"),
+        Err(other) => panic!("open on a full disk: {other:?}"),
+    }
+    std::fs::remove_file(&filler).unwrap();
+    let authority = open().unwrap();
+    authority.authenticate(&token, "").unwrap();
 }

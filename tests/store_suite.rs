@@ -8,10 +8,20 @@ use common::{Wrapped, key, ts};
 use tokenward::Coded;
 use tokenward::key::remote_ip;
 use tokenward::store::{KeyStore, ListFilter, MemoryStore};
-use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, Scope};
+use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, ManualClock, Scope, Timestamp};
 
 fn token(n: u32, user: &str, name: &str) -> ApiKey {
     key(n, user, LoginType::Token, name, "2026-04-01T00:00:00Z")
+}
+
+/// A clock standing at `text`.
+fn at(text: &str) -> ManualClock {
+    ManualClock::new(ts(text))
+}
+
+/// One microsecond before `text`: what an expire at `text` stores.
+fn just_before(text: &str) -> Timestamp {
+    Timestamp::from_unix_micros(ts(text).unix_micros() - 1)
 }
 
 fn ids(keys: &[ApiKey]) -> Vec<String> {
@@ -304,7 +314,7 @@ macro_rules! store_suite {
                 let k = key(1, "alice", LoginType::Password, "", "2026-03-02T00:00:00Z");
                 store.insert(&k).unwrap();
                 let now = ts("2026-03-01T12:00:00Z");
-                assert!(store.expire(&k.id, now).unwrap());
+                assert!(store.expire(&k.id, &at("2026-03-01T12:00:00Z")).unwrap());
                 let slide = KeyUpdate {
                     id: k.id,
                     last_used: now,
@@ -314,7 +324,7 @@ macro_rules! store_suite {
                 };
                 store.apply(&slide, now).unwrap();
                 let stored = store.get(&k.id).unwrap().unwrap();
-                assert_eq!(stored.expires_at, now);
+                assert_eq!(stored.expires_at, just_before("2026-03-01T12:00:00Z"));
                 assert_eq!(stored.last_used, now, "last_used still records the use");
             }
 
@@ -348,27 +358,36 @@ macro_rules! store_suite {
             }
 
             #[test]
-            fn expire_sets_now_once_and_is_idempotent() {
+            fn expire_sets_one_microsecond_before_now_once_and_is_idempotent() {
                 let store = store();
                 let k = token(1, "alice", "ci");
                 store.insert(&k).unwrap();
-                assert!(store.expire(&k.id, ts("2026-03-05T00:00:00Z")).unwrap());
-                assert!(store.expire(&k.id, ts("2026-03-06T00:00:00Z")).unwrap());
-                assert_eq!(
-                    store.get(&k.id).unwrap().unwrap().expires_at,
-                    ts("2026-03-05T00:00:00Z")
-                );
+                // Expired at the clock's own instant (expires_at < now), unlike Coder's `now`.
+                assert!(store.expire(&k.id, &at("2026-03-05T00:00:00Z")).unwrap());
+                assert!(store.expire(&k.id, &at("2026-03-06T00:00:00Z")).unwrap());
+                let stored = store.get(&k.id).unwrap().unwrap();
+                assert_eq!(stored.expires_at, just_before("2026-03-05T00:00:00Z"));
+                assert!(stored.is_expired(ts("2026-03-05T00:00:00Z")));
                 assert!(
                     !store
                         .expire(
                             &KeyId::parse("nosuchkey0").unwrap(),
-                            ts("2026-03-06T00:00:00Z")
+                            &at("2026-03-06T00:00:00Z")
                         )
                         .unwrap()
                 );
                 // An expired key can still be deleted (§9.67).
                 assert!(store.delete(&k.id).unwrap());
                 assert_eq!(store.get(&k.id).unwrap(), None);
+            }
+
+            #[test]
+            fn expiring_a_key_that_lapsed_earlier_keeps_its_expiry() {
+                let store = store();
+                let k = token(1, "alice", "ci"); // expires 2026-04-01
+                store.insert(&k).unwrap();
+                assert!(store.expire(&k.id, &at("2026-05-01T00:00:00Z")).unwrap());
+                assert_eq!(store.get(&k.id).unwrap().unwrap().expires_at, k.expires_at);
             }
 
             #[test]

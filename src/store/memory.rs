@@ -1,6 +1,7 @@
-//! `MemoryStore`: keys in a map behind a read-write lock.
+//! `MemoryStore`: keys in sharded maps, each behind its own read-write lock.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -9,44 +10,61 @@ use super::{KeyStore, ListFilter};
 use crate::error::{Error, Operation, StoreError, StoreErrorKind};
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
-/// Keys in memory, for tests and short-lived processes. Reads share the lock; a read hands
-/// out an `Arc`, so authenticating copies no record.
-#[derive(Debug, Default)]
+/// How many maps the keys are spread over. A scan (`list`, `purge_expired`) holds one shard's
+/// lock at a time, for a 64th of the keys, so authentication never waits behind a whole scan.
+const SHARDS: usize = 64;
+
+/// Keys in memory, for tests and short-lived processes. Reads share a shard's lock; a read
+/// hands out an `Arc`, so authenticating copies no record.
+///
+/// Keys live in 64 maps by id; a name index (one lock, taken before any shard's)
+/// keeps Coder's unique `(user_id, token_name)` among `token` keys atomic. Authentication
+/// touches only its key's shard; sessions without a name never take the name index.
 pub struct MemoryStore {
-    inner: RwLock<Inner>,
+    shards: Box<[Shard]>,
+    /// Keys by (user_id, token_name), for every non-empty name and every unnamed `token` key,
+    /// with their login types; at most one of them is a `token` key (Coder's unique
+    /// `idx_api_key_name`, which covers the empty name too). Changes only together with the
+    /// shard of the key, while both locks are held, in this order.
+    names: RwLock<NameIndex>,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    keys: HashMap<KeyId, Arc<ApiKey>>,
-    /// Keys by (user_id, token_name), for every non-empty name and for unnamed `token` keys;
-    /// at most one of them is a `token` key (Coder's unique `idx_api_key_name`, which covers
-    /// the empty name too).
-    names: HashMap<(String, String), Vec<KeyId>>,
-}
+/// `(user_id, token_name)` to the keys of that name and their login types.
+type NameIndex = HashMap<(String, String), Vec<(KeyId, LoginType)>>;
 
-impl Inner {
-    fn named(&self, user_id: &str, token_name: &str) -> impl Iterator<Item = &Arc<ApiKey>> {
-        let ids = self.names.get(&(user_id.to_owned(), token_name.to_owned()));
-        ids.into_iter().flatten().filter_map(|id| self.keys.get(id))
-    }
+/// One map of keys, on its own cache line so that shards' locks do not contend.
+#[derive(Default)]
+#[repr(align(64))]
+struct Shard(RwLock<HashMap<KeyId, Arc<ApiKey>>>);
 
-    fn remove(&mut self, id: &KeyId) -> bool {
-        let Some(key) = self.keys.remove(id) else {
-            return false;
-        };
-        let name = (key.user_id.clone(), key.token_name.clone());
-        if let Some(ids) = self.names.get_mut(&name) {
-            ids.retain(|other| other != id);
-            if ids.is_empty() {
-                self.names.remove(&name);
-            }
+impl Default for MemoryStore {
+    fn default() -> MemoryStore {
+        MemoryStore {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            names: RwLock::default(),
         }
-        true
     }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("keys", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn name_of(key: &ApiKey) -> (String, String) {
+    (key.user_id.clone(), key.token_name.clone())
+}
+
+/// Whether `key` is in the name index: every named key, and unnamed `token` keys, since
+/// Coder's unique index covers the empty name too.
+fn indexed(key: &ApiKey) -> bool {
+    !key.token_name.is_empty() || key.login_type == LoginType::Token
 }
 
 impl MemoryStore {
@@ -57,7 +75,7 @@ impl MemoryStore {
 
     /// The number of keys held.
     pub fn len(&self) -> usize {
-        self.inner.read().keys.len()
+        self.shards.iter().map(|s| s.0.read().len()).sum()
     }
 
     /// Whether the store holds no key.
@@ -65,8 +83,16 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// The shard holding `id`: FNV-1a of its bytes, cheaper than SipHash on the hot path.
+    fn shard(&self, id: &KeyId) -> &RwLock<HashMap<KeyId, Arc<ApiKey>>> {
+        let hash = id.as_str().bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        &self.shards[(hash % SHARDS as u64) as usize].0
+    }
+
     fn update(&self, id: &KeyId, change: impl FnOnce(&mut ApiKey)) -> bool {
-        match self.inner.write().keys.get_mut(id) {
+        match self.shard(id).write().get_mut(id) {
             Some(key) => {
                 change(Arc::make_mut(key));
                 true
@@ -75,76 +101,136 @@ impl MemoryStore {
         }
     }
 
+    /// Removes `id` if it is stored and still `doomed` under the lock.
+    fn remove_if(&self, id: &KeyId, doomed: impl Fn(&ApiKey) -> bool) -> bool {
+        let shard = self.shard(id);
+        {
+            let mut keys = shard.write();
+            match keys.get(id) {
+                Some(key) if !doomed(key) => return false,
+                Some(key) if !indexed(key) => return keys.remove(id).is_some(),
+                Some(_) => {} // indexed: the name index changes with it, and is locked first
+                None => return false,
+            }
+        }
+        let mut names = self.names.write();
+        let mut keys = shard.write();
+        if !keys.get(id).is_some_and(|key| doomed(key)) {
+            return false;
+        }
+        let Some(key) = keys.remove(id) else {
+            return false;
+        };
+        if indexed(&key) {
+            let name = name_of(&key);
+            if let Some(ids) = names.get_mut(&name) {
+                ids.retain(|(other, _)| other != id);
+                if ids.is_empty() {
+                    names.remove(&name);
+                }
+            }
+        }
+        true
+    }
+
+    /// Deletes at most `limit` keys that are `doomed`, one shard at a time: a shard is read
+    /// for candidates, then each is removed under a short write lock (re-checked there).
     fn remove_where(&self, limit: usize, doomed: impl Fn(&ApiKey) -> bool) -> u64 {
-        let mut inner = self.inner.write();
-        let ids: Vec<KeyId> = inner
-            .keys
-            .values()
-            .filter(|k| doomed(k))
-            .map(|k| k.id)
-            .take(limit)
-            .collect();
-        ids.iter().filter(|id| inner.remove(id)).count() as u64
+        let mut removed = 0;
+        for shard in self.shards.iter() {
+            if removed >= limit {
+                break;
+            }
+            let ids: Vec<KeyId> = shard
+                .0
+                .read()
+                .values()
+                .filter(|k| doomed(k))
+                .map(|k| k.id)
+                .take(limit - removed)
+                .collect();
+            removed += ids.iter().filter(|id| self.remove_if(id, &doomed)).count();
+        }
+        removed as u64
     }
 }
 
 impl KeyStore for MemoryStore {
     fn insert(&self, key: &ApiKey) -> Result<(), Error> {
         let key = super::row_to_insert(key)?.into_owned();
-        let mut inner = self.inner.write();
-        if inner.keys.contains_key(&key.id) {
-            return Err(StoreError::new(
+        let duplicate = || {
+            Error::from(StoreError::new(
                 StoreErrorKind::Constraint,
                 Operation::Insert,
                 "a key with this id already exists",
-            )
-            .into());
+            ))
+        };
+        let shard = self.shard(&key.id);
+        if !indexed(&key) {
+            let mut keys = shard.write();
+            if keys.contains_key(&key.id) {
+                return Err(duplicate());
+            }
+            keys.insert(key.id, Arc::new(key));
+            return Ok(());
         }
+        let mut names = self.names.write();
+        // A taken id is reported before a taken name, as SQLite's primary key does.
+        if shard.read().contains_key(&key.id) {
+            return Err(duplicate());
+        }
+        let name = name_of(&key);
         let token = key.login_type == LoginType::Token;
         if token
-            && inner
-                .named(&key.user_id, &key.token_name)
-                .any(|k| k.login_type == LoginType::Token)
+            && names
+                .get(&name)
+                .is_some_and(|ids| ids.iter().any(|(_, t)| *t == LoginType::Token))
         {
             return Err(Error::NameConflict {
                 name: key.token_name.clone(),
             });
         }
-        if token || !key.token_name.is_empty() {
-            let name = (key.user_id.clone(), key.token_name.clone());
-            inner.names.entry(name).or_default().push(key.id);
+        let mut keys = shard.write();
+        if keys.contains_key(&key.id) {
+            return Err(duplicate());
         }
-        inner.keys.insert(key.id, Arc::new(key));
+        names
+            .entry(name)
+            .or_default()
+            .push((key.id, key.login_type));
+        keys.insert(key.id, Arc::new(key));
         Ok(())
     }
 
     fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
-        Ok(self.inner.read().keys.get(id).cloned())
+        Ok(self.shard(id).read().get(id).cloned())
     }
 
     fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
         if token_name.is_empty() {
             return Ok(None);
         }
-        let inner = self.inner.read();
+        let names = self.names.read();
+        let ids = names.get(&(user_id.to_owned(), token_name.to_owned()));
         // The `token` key first (the one the name is unique for), then the oldest.
-        let found = inner
-            .named(user_id, token_name)
+        let found = ids
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, _)| self.shard(id).read().get(id).cloned())
             .min_by_key(|k| (k.login_type != LoginType::Token, k.created_at, k.id));
-        Ok(found.cloned())
+        Ok(found)
     }
 
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
-        let mut found: Vec<ApiKey> = self
-            .inner
-            .read()
-            .keys
-            .values()
-            .filter(|k| filter.matches(k))
-            .map(|k| (**k).clone())
-            .collect();
-        found.sort_by_key(|k| (k.created_at, k.id));
-        Ok(found)
+        // Under each shard's lock only the matching `Arc`s are taken; copies and the sort
+        // happen after, with no lock held.
+        let mut matching: Vec<Arc<ApiKey>> = Vec::new();
+        for shard in self.shards.iter() {
+            let keys = shard.0.read();
+            matching.extend(keys.values().filter(|k| filter.matches(k)).cloned());
+        }
+        matching.sort_by_key(|k| (k.created_at, k.id));
+        Ok(matching.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
     fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
@@ -153,12 +239,15 @@ impl KeyStore for MemoryStore {
         }))
     }
 
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        Ok(self.update(id, |key| key.expires_at = key.expires_at.min(now)))
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
+        // The clock is read under the write lock: see `KeyStore::expire`.
+        Ok(self.update(id, |key| {
+            key.expires_at = key.expires_at.min(super::expired_at(clock.now()));
+        }))
     }
 
     fn delete(&self, id: &KeyId) -> Result<bool, Error> {
-        Ok(self.inner.write().remove(id))
+        Ok(self.remove_if(id, |_| true))
     }
 
     fn delete_by_user(&self, user_id: &str) -> Result<u64, Error> {

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::issue::ZERO_LIFETIME_STORED_AS;
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 mod memory;
@@ -34,6 +34,12 @@ pub(crate) fn row_to_insert(key: &ApiKey) -> Result<Cow<'_, ApiKey>, Error> {
     let mut row = key.clone();
     row.lifetime_seconds = ZERO_LIFETIME_STORED_AS;
     Ok(Cow::Owned(row))
+}
+
+/// The `expires_at` an expire at `now` writes: one microsecond before, so the key is expired
+/// at `now` itself (see [`KeyStore::expire`]).
+pub(crate) fn expired_at(now: Timestamp) -> Timestamp {
+    Timestamp::from_unix_micros(now.unix_micros().saturating_sub(1))
 }
 
 /// Which keys [`KeyStore::list`] returns.
@@ -84,9 +90,13 @@ pub trait KeyStore: Send + Sync {
     /// does, atomically; `false` when the key is gone.
     fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error>;
 
-    /// Sets `expires_at = now` unless the key already expired earlier (idempotent, spec §4.6);
-    /// `false` when there is no such key.
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error>;
+    /// Ends the key (spec §4.6): `expires_at = min(expires_at, now - 1µs)`, with `now` read from
+    /// `clock` inside the write, so any authenticate that reads the clock after this returns
+    /// finds `expires_at < now`. Coder stores `now`; the microsecond less is deliberate, so an
+    /// authenticate in the same microsecond cannot pass and slide the key (Coder's own test,
+    /// `expires_at < now` afterwards, holds). Idempotent: an expired key keeps its
+    /// `expires_at`. `false` when there is no such key.
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error>;
 
     /// Deletes a key; `false` when there is no such key.
     fn delete(&self, id: &KeyId) -> Result<bool, Error>;

@@ -2,13 +2,14 @@
 //! table (spec §3), shared safely by several threads and several processes.
 
 use std::fmt;
+use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use rusqlite::types::{ToSql, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Row, TransactionBehavior, ffi, params};
 
@@ -16,7 +17,7 @@ use super::{KeyStore, ListFilter};
 use crate::error::{Error, Operation, StoreError, StoreErrorKind};
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope};
 use crate::refresh::KeyUpdate;
-use crate::time::Timestamp;
+use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 /// The schema version this code writes and understands (`PRAGMA user_version`).
@@ -109,17 +110,23 @@ pub struct SqliteOptions {
     /// How long an operation waits for another connection's lock (this process or another)
     /// before failing; SQLite's busy timeout, and the bound on tokenward's own retries.
     pub busy_timeout: Duration,
-    /// How many idle read connections to keep for reuse. Readers in use are not limited;
-    /// ones returned beyond this number are closed.
+    /// How many idle read connections to keep for reuse; ones returned beyond this number
+    /// are closed.
     pub max_idle_readers: usize,
+    /// How many read connections may be open at once (at least 1). A read beyond the limit
+    /// waits for a connection to come back, up to `busy_timeout`, then fails as busy. Each
+    /// connection holds two file descriptors (the database and its WAL), so this bounds what
+    /// a burst of requests can take from the process's descriptor limit.
+    pub max_readers: usize,
 }
 
 impl Default for SqliteOptions {
-    /// A 5-second busy timeout and up to 8 idle readers.
+    /// A 5-second busy timeout, up to 16 read connections, up to 8 of them kept idle.
     fn default() -> SqliteOptions {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_idle_readers: 8,
+            max_readers: 16,
         }
     }
 }
@@ -148,7 +155,16 @@ pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Readers>,
+    /// Signalled whenever a read connection is returned or closed.
+    reader_returned: Condvar,
+}
+
+/// The read connections: the idle ones, and how many are open (idle or in use).
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Connection>,
+    open: usize,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -215,7 +231,7 @@ impl SqliteStore {
                 })?,
             )
         })
-        .map_err(|e| fail("set the WAL journal mode", e))?;
+        .map_err(|e| fail("set the WAL journal mode", with_os_error(&writer, e)))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(open_error(
                 &path,
@@ -228,7 +244,8 @@ impl SqliteStore {
             path,
             options,
             writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            reader_returned: Condvar::new(),
         })
     }
 
@@ -282,7 +299,7 @@ impl SqliteStore {
     ) -> Result<T, Failure> {
         let deadline = Deadline::start(self.options.busy_timeout);
         let conn = self.writer.lock();
-        retry(&deadline, || op(&conn))
+        retry(&deadline, || op(&conn)).map_err(|e| with_os_error(&conn, e))
     }
 
     /// Runs `op` on a pooled read connection, retrying while the database is busy.
@@ -292,30 +309,65 @@ impl SqliteStore {
         mut op: impl FnMut(&Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let deadline = Deadline::start(self.options.busy_timeout);
-        let reader = self.take_reader(operation)?;
-        let result = retry(&deadline, || op(&reader)).map_err(|e| e.into_error(operation));
+        let reader = self.take_reader(operation, &deadline)?;
+        let result = retry(&deadline, || op(&reader))
+            .map_err(|e| with_os_error(&reader, e).into_error(operation));
         self.return_reader(reader);
         result
     }
 
-    /// An idle read connection, or a new one when none is idle.
-    fn take_reader(&self, operation: Operation) -> Result<Connection, Error> {
-        if let Some(conn) = self.readers.lock().pop() {
-            return Ok(conn);
+    /// An idle read connection, a new one while fewer than `max_readers` are open, or else
+    /// the first one returned before the deadline.
+    fn take_reader(&self, operation: Operation, deadline: &Deadline) -> Result<Connection, Error> {
+        let mut readers = self.readers.lock();
+        loop {
+            if let Some(conn) = readers.idle.pop() {
+                return Ok(conn);
+            }
+            if readers.open < self.options.max_readers.max(1) {
+                break;
+            }
+            let remaining = deadline.remaining();
+            if remaining.is_zero() {
+                return Err(StoreError::new(
+                    StoreErrorKind::Busy,
+                    operation,
+                    format!(
+                        "database is busy: all {} read connections stayed in use for {:?} \
+                         (SqliteOptions::max_readers)",
+                        readers.open, self.options.busy_timeout
+                    ),
+                )
+                .into());
+            }
+            self.reader_returned.wait_for(&mut readers, remaining);
         }
-        let conn = connect(&self.path, &self.options)?;
-        // A reader never writes: a bug that tried would fail here instead of taking a lock.
-        conn.pragma_update(None, "query_only", true)
-            .map_err(|e| Failure::from(e).into_error(operation))?;
-        Ok(conn)
+        readers.open += 1;
+        drop(readers);
+        let opened = connect(&self.path, &self.options).and_then(|conn| {
+            // A reader never writes: a bug that tried would fail here instead of taking a lock.
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|e| with_os_error(&conn, e.into()).into_error(operation))?;
+            Ok(conn)
+        });
+        if opened.is_err() {
+            self.readers.lock().open -= 1;
+            self.reader_returned.notify_one();
+        }
+        opened
     }
 
     /// Keeps `conn` for the next read, unless enough are idle already.
     fn return_reader(&self, conn: Connection) {
-        let mut idle = self.readers.lock();
-        if idle.len() < self.options.max_idle_readers {
-            idle.push(conn);
+        let mut readers = self.readers.lock();
+        if readers.idle.len() < self.options.max_idle_readers {
+            readers.idle.push(conn);
+        } else {
+            readers.open -= 1;
+            drop(readers);
+            drop(conn);
         }
+        self.reader_returned.notify_one();
     }
 
     /// Runs a `SELECT` of [`columns!`] and decodes every row.
@@ -451,10 +503,12 @@ impl KeyStore for SqliteStore {
         Ok(changed > 0)
     }
 
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
         let changed = self.write(Operation::Expire, |conn| {
             let mut statement = conn.prepare_cached(EXPIRE)?;
-            Ok(statement.execute(params![id.as_str(), now.unix_micros()])?)
+            // Read under the writer mutex, on every attempt: see `KeyStore::expire`.
+            let expires_at = super::expired_at(clock.now());
+            Ok(statement.execute(params![id.as_str(), expires_at.unix_micros()])?)
         })?;
         Ok(changed > 0)
     }
@@ -489,6 +543,8 @@ impl KeyStore for SqliteStore {
 enum Failure {
     /// SQLite said no.
     Sqlite(rusqlite::Error),
+    /// SQLite said no because a system call failed with this `errno` (`sqlite3_system_errno`).
+    Os(rusqlite::Error, i32),
     /// A key that does not fit its columns, or a row that does not decode to a key.
     Value(String),
 }
@@ -503,6 +559,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Sqlite(e) => e.fmt(f),
+            Failure::Os(e, errno) => write!(f, "{e} ({})", io::Error::from_raw_os_error(*errno)),
             Failure::Value(detail) => f.write_str(detail),
         }
     }
@@ -512,7 +569,7 @@ impl Failure {
     /// Another connection holds a lock we need (any extended `SQLITE_BUSY`/`SQLITE_LOCKED`).
     fn is_busy(&self) -> bool {
         match self {
-            Failure::Sqlite(e) => matches!(
+            Failure::Sqlite(e) | Failure::Os(e, _) => matches!(
                 e.sqlite_error_code(),
                 Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
             ),
@@ -520,25 +577,78 @@ impl Failure {
         }
     }
 
+    /// SQLite's primary result code, if SQLite failed.
+    fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Failure::Sqlite(e) | Failure::Os(e, _) => e.sqlite_error_code(),
+            Failure::Value(_) => None,
+        }
+    }
+
     /// What kind of store failure this is.
     fn kind(&self) -> StoreErrorKind {
-        let Failure::Sqlite(e) = self else {
-            return StoreErrorKind::Corrupt; // a row that does not decode to a key
-        };
-        match e.sqlite_error_code() {
+        if is_disk_full(self) {
+            return StoreErrorKind::Full;
+        }
+        match self.code() {
+            // A row that does not decode to a key.
+            None => StoreErrorKind::Corrupt,
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreErrorKind::Busy,
             Some(ErrorCode::DatabaseCorrupt) => StoreErrorKind::Corrupt,
             Some(ErrorCode::NotADatabase) => StoreErrorKind::Incompatible,
             Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => StoreErrorKind::ReadOnly,
-            Some(ErrorCode::DiskFull) => StoreErrorKind::Full,
             Some(ErrorCode::ConstraintViolation) => StoreErrorKind::Constraint,
-            _ => StoreErrorKind::Io,
+            Some(_) => StoreErrorKind::Io,
         }
     }
 
-    /// This failure as the store error of `operation`.
+    /// This failure as the store error of `operation`; a full disk says so first.
     fn into_error(self, operation: Operation) -> Error {
-        StoreError::new(self.kind(), operation, self).into()
+        let kind = self.kind();
+        StoreError::new(kind, operation, self.cause(kind)).into()
+    }
+
+    /// The store's words for this failure of `kind`.
+    fn cause(&self, kind: StoreErrorKind) -> String {
+        match kind {
+            StoreErrorKind::Full => format!("disk full: {self}"),
+            _ => self.to_string(),
+        }
+    }
+}
+
+/// Whether `failure` means the disk (or file system) is full: `SQLITE_FULL`, or an I/O error
+/// whose system call failed with `ENOSPC` (as creating the shared-memory file on open does).
+fn is_disk_full(failure: &Failure) -> bool {
+    match failure {
+        Failure::Os(_, errno)
+            if io::Error::from_raw_os_error(*errno).kind() == io::ErrorKind::StorageFull =>
+        {
+            true
+        }
+        _ => failure.code() == Some(ErrorCode::DiskFull),
+    }
+}
+
+/// `failure` with the `errno` behind it, when SQLite failed on a system call on `conn`.
+fn with_os_error(conn: &Connection, failure: Failure) -> Failure {
+    match failure {
+        Failure::Sqlite(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull | ErrorCode::CannotOpen)
+            ) =>
+        {
+            // SAFETY: the handle is live for as long as `conn` is borrowed, and
+            // sqlite3_system_errno only reads the connection's last system error.
+            let errno = unsafe { ffi::sqlite3_system_errno(conn.handle()) };
+            if errno == 0 {
+                Failure::Sqlite(e)
+            } else {
+                Failure::Os(e, errno)
+            }
+        }
+        other => other,
     }
 }
 
@@ -633,7 +743,8 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
         conn.pragma_update(None, "synchronous", "FULL")?;
         Ok(())
     };
-    configure().map_err(|e| opening_error(path, "configure", Failure::Sqlite(e)))?;
+    configure()
+        .map_err(|e| opening_error(path, "configure", with_os_error(&conn, Failure::Sqlite(e))))?;
     Ok(conn)
 }
 
@@ -641,10 +752,11 @@ fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
 fn opening_error(path: &Path, what: &str, failure: Failure) -> Error {
     let kind = failure.kind();
     let cause = match kind {
+        StoreErrorKind::Full => failure.cause(kind),
         StoreErrorKind::Incompatible | StoreErrorKind::Corrupt => {
             format!("not a tokenward database: {failure}")
         }
-        _ if matches!(&failure, Failure::Sqlite(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen)) => {
+        _ if failure.code() == Some(ErrorCode::CannotOpen) => {
             "unable to open database file (does its directory exist, and may this process \
              write there?)"
                 .to_owned()
@@ -664,12 +776,14 @@ fn open_error(path: &Path, kind: StoreErrorKind, cause: impl fmt::Display) -> Er
 
 /// Brings the schema to [`SCHEMA_VERSION`], or refuses a file this code cannot use.
 fn migrate(conn: &mut Connection, path: &Path, deadline: &Deadline) -> Result<(), Error> {
-    let fail = |e: Failure| opening_error(path, "migrate the schema", e);
+    let fail = |conn: &Connection, e: Failure| {
+        opening_error(path, "migrate the schema", with_os_error(conn, e))
+    };
     // Fast path without a write lock: most opens find the file up to date.
     let version = retry(deadline, || {
         Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?)
     })
-    .map_err(fail)?;
+    .map_err(|e| fail(conn, e))?;
     check_version(path, version)?;
     if version == SCHEMA_VERSION {
         return check_application_id(conn, path, deadline);
@@ -699,7 +813,7 @@ fn migrate(conn: &mut Connection, path: &Path, deadline: &Deadline) -> Result<()
         tx.commit()?;
         Ok(Migration::Done)
     })
-    .map_err(fail)?;
+    .map_err(|e| fail(conn, e))?;
     match outcome {
         Migration::Done => {}
         Migration::Refused(version) => check_version(path, version)?,
@@ -751,7 +865,7 @@ fn check_application_id(conn: &Connection, path: &Path, deadline: &Deadline) -> 
     let id = retry(deadline, || {
         Ok(conn.pragma_query_value(None, "application_id", |row| row.get::<_, i64>(0))?)
     })
-    .map_err(|e| opening_error(path, "read the application id", e))?;
+    .map_err(|e| opening_error(path, "read the application id", with_os_error(conn, e)))?;
     if id != APPLICATION_ID {
         return Err(open_error(
             path,

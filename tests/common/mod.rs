@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokenward::key::remote_ip;
 use tokenward::{
-    ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, SecretHash, Timestamp,
+    ApiKey, Clock, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, SecretHash, Timestamp,
 };
 
 pub fn ts(text: &str) -> Timestamp {
@@ -103,8 +103,8 @@ impl KeyStore for Wrapped {
             .map_or(Ok(()), |hook| hook(&*self.inner))?;
         self.inner.apply(update, now)
     }
-    fn expire(&self, id: &KeyId, now: Timestamp) -> Result<bool, Error> {
-        self.inner.expire(id, now)
+    fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
+        self.inner.expire(id, clock)
     }
     fn delete(&self, id: &KeyId) -> Result<bool, Error> {
         self.inner.delete(id)
