@@ -183,12 +183,11 @@ impl Authority {
                 update: None,
             });
         };
-        let written_at = self.now();
-        self.store.apply(&update, written_at)?;
+        self.store.apply(&update, &*self.clock)?;
         // Read back what the store kept and check it again: a delete or an expire that landed
         // since the check wins, and a key is never returned as valid past its revocation.
         let key = match self.store.get(&update.id)? {
-            Some(key) if key.is_expired(written_at) => {
+            Some(key) if key.is_expired(self.now()) => {
                 return Err(Rejection::expired(key.expires_at).into());
             }
             Some(key) => key,

@@ -494,7 +494,7 @@ impl KeyStore for BrokenStore {
     fn list(&self, _: &ListFilter) -> Result<Vec<ApiKey>, Error> {
         Err(broken(StoreErrorKind::Io, Operation::List))
     }
-    fn apply(&self, _: &KeyUpdate, _: Timestamp) -> Result<bool, Error> {
+    fn apply(&self, _: &KeyUpdate, _: &dyn Clock) -> Result<bool, Error> {
         Err(broken(StoreErrorKind::Full, Operation::Apply))
     }
     fn expire(&self, _: &KeyId, _: &dyn Clock) -> Result<bool, Error> {
@@ -683,4 +683,42 @@ fn open_takes_memory_a_sqlite_url_or_a_path() {
         Authority::open("postgres://u:hunter2@db/coder", Settings::default()).unwrap_err();
     assert_eq!(refused.code(), "invalid_argument");
     assert!(!refused.to_string().contains("hunter2"), "{refused}");
+}
+
+#[test]
+fn a_session_that_lapsed_just_before_its_expire_never_slides_after_it() {
+    // An authenticate checks at the very microsecond the session lapses (still valid, as in
+    // Coder) and decides a slide; before its write the clock moves on and an expire lands,
+    // which changes nothing since the key already lapsed. The write must not revive it.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = tokenward::SqliteStore::open(dir.path().join("keys.db")).unwrap();
+    run_lapse_then_expire("memory", MemoryStore::new());
+    run_lapse_then_expire("sqlite", sqlite);
+}
+
+fn run_lapse_then_expire(name: &str, inner: impl KeyStore + 'static) {
+    let clock = Arc::new(ManualClock::new(Timestamp::parse_rfc3339(START).unwrap()));
+    let victim = Arc::new(std::sync::Mutex::new(None::<KeyId>));
+    let (hook_clock, hook_victim) = (clock.clone(), victim.clone());
+    let store = Wrapped::new(inner).before_apply(move |store| {
+        hook_clock.advance(Duration::MICROSECOND);
+        let id = hook_victim.lock().unwrap().expect("a victim");
+        store.expire(&id, &*hook_clock).map(drop)
+    });
+    let authority = Authority::new(Arc::new(store), Settings::default())
+        .unwrap()
+        .with_clock(clock.clone());
+    let alice = User::new("alice", &[]);
+    let minted = authority
+        .create_session(&alice, LoginType::Password, "")
+        .unwrap();
+    *victim.lock().unwrap() = Some(minted.key.id);
+    let lapses_at = minted.key.expires_at;
+    clock.set(lapses_at);
+    let err = authority
+        .authenticate(&minted.token.expose(), "")
+        .unwrap_err();
+    assert_eq!(err.code(), "expired", "{name}");
+    let stored = authority.store().get(&minted.key.id).unwrap().unwrap();
+    assert_eq!(stored.expires_at, lapses_at, "{name}: no slide landed");
 }

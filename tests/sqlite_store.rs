@@ -282,7 +282,7 @@ fn two_handles_on_one_file_see_each_others_writes() {
         ip_address: remote_ip("1.1.1.1"),
         previous_expires_at: k.expires_at,
     };
-    assert!(a.apply(&update, update.last_used).unwrap());
+    assert!(a.apply(&update, &update.last_used).unwrap());
     let seen = b.get(&k.id).unwrap().unwrap();
     assert_eq!(
         (seen.last_used, seen.expires_at),
@@ -522,7 +522,7 @@ fn concurrent_writers_and_readers_on_several_handles_never_see_locked() {
                         ip_address: remote_ip("10.0.0.1"),
                         previous_expires_at: k.expires_at,
                     };
-                    assert!(store.apply(&update, update.last_used).unwrap());
+                    assert!(store.apply(&update, &update.last_used).unwrap());
                     store.list(&ListFilter::default()).unwrap();
                 }
             })

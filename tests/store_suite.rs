@@ -276,7 +276,7 @@ macro_rules! store_suite {
                     ip_address: remote_ip("1.1.1.1"),
                     previous_expires_at: k.expires_at,
                 };
-                assert!(store.apply(&update, update.last_used).unwrap());
+                assert!(store.apply(&update, &update.last_used).unwrap());
                 let stored = store.get(&k.id).unwrap().unwrap();
                 assert_eq!(
                     (stored.last_used, stored.expires_at, stored.ip_address),
@@ -293,7 +293,7 @@ macro_rules! store_suite {
                     ip_address: remote_ip("9.9.9.9"),
                     ..update
                 };
-                store.apply(&stale, stale.last_used).unwrap();
+                store.apply(&stale, &stale.last_used).unwrap();
                 assert_eq!(store.get(&k.id).unwrap().as_deref(), Some(&*stored));
                 assert!(
                     !store
@@ -302,7 +302,7 @@ macro_rules! store_suite {
                                 id: KeyId::parse("nosuchkey0").unwrap(),
                                 ..update
                             },
-                            update.last_used
+                            &update.last_used
                         )
                         .unwrap()
                 );
@@ -322,7 +322,7 @@ macro_rules! store_suite {
                     ip_address: remote_ip("1.1.1.1"),
                     previous_expires_at: k.expires_at,
                 };
-                store.apply(&slide, now).unwrap();
+                store.apply(&slide, &now).unwrap();
                 let stored = store.get(&k.id).unwrap().unwrap();
                 assert_eq!(stored.expires_at, just_before("2026-03-01T12:00:00Z"));
                 assert_eq!(stored.last_used, now, "last_used still records the use");
@@ -342,7 +342,7 @@ macro_rules! store_suite {
                 };
                 // Written one microsecond after the lapse: last_used moves, the expiry does not.
                 store
-                    .apply(&slide, ts("2026-03-02T00:00:00.000001Z"))
+                    .apply(&slide, &ts("2026-03-02T00:00:00.000001Z"))
                     .unwrap();
                 let stored = store.get(&k.id).unwrap().unwrap();
                 assert_eq!(
@@ -350,7 +350,7 @@ macro_rules! store_suite {
                     (slide.last_used, k.expires_at)
                 );
                 // At the lapse itself the key is still valid, so it slides.
-                store.apply(&slide, k.expires_at).unwrap();
+                store.apply(&slide, &k.expires_at).unwrap();
                 assert_eq!(
                     store.get(&k.id).unwrap().unwrap().expires_at,
                     slide.expires_at

@@ -233,9 +233,10 @@ impl KeyStore for MemoryStore {
         Ok(matching.into_iter().map(Arc::unwrap_or_clone).collect())
     }
 
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+    fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error> {
+        // The clock is read under the write lock: see `KeyStore::apply`.
         Ok(self.update(&update.id, |key| {
-            key.apply(update, now);
+            key.apply(update, clock.now());
         }))
     }
 

@@ -86,9 +86,11 @@ pub trait KeyStore: Send + Sync {
     /// Keys passing `filter`, oldest first (by `created_at`, then id).
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error>;
 
-    /// Persists a refresh decision at `now` (the time of the write) as [`ApiKey::apply`]
-    /// does, atomically; `false` when the key is gone.
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error>;
+    /// Persists a refresh decision as [`ApiKey::apply`] does, atomically, at the time `clock`
+    /// reads inside the write (as `expire` reads it), so a key that lapsed or was expired
+    /// before the write never slides; `false` when the key is gone. A [`Timestamp`] is a
+    /// clock that always reads itself.
+    fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error>;
 
     /// Ends the key (spec §4.6): `expires_at = min(expires_at, now - 1µs)`, with `now` read from
     /// `clock` inside the write, so any authenticate that reads the clock after this returns

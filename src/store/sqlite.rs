@@ -487,10 +487,12 @@ impl KeyStore for SqliteStore {
         self.select(Operation::List, &sql, &params)
     }
 
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+    fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error> {
         let ip_address = update.ip_address.to_string();
         let changed = self.write(Operation::Apply, |conn| {
             let mut statement = conn.prepare_cached(APPLY)?;
+            // Read under the writer mutex, on every attempt: see `KeyStore::apply`.
+            let now = clock.now();
             Ok(statement.execute(params![
                 update.id.as_str(),
                 update.last_used.unix_micros(),

@@ -97,11 +97,11 @@ impl KeyStore for Wrapped {
     fn list(&self, filter: &ListFilter) -> Result<Vec<ApiKey>, Error> {
         self.inner.list(filter)
     }
-    fn apply(&self, update: &KeyUpdate, now: Timestamp) -> Result<bool, Error> {
+    fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error> {
         self.before_apply
             .as_ref()
             .map_or(Ok(()), |hook| hook(&*self.inner))?;
-        self.inner.apply(update, now)
+        self.inner.apply(update, clock)
     }
     fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
         self.inner.expire(id, clock)
