@@ -287,10 +287,10 @@ pub enum Error {
     Token(#[from] ParseError),
     /// A text is not a Go duration.
     #[error(transparent)]
-    Duration(#[from] DurationError),
+    Duration(Box<DurationError>),
     /// Settings that do not parse or are not acceptable; names the variable or field.
     #[error(transparent)]
-    Settings(#[from] SettingsError),
+    Settings(Box<SettingsError>),
     /// A text is not an RFC 3339 timestamp, or a time is out of range.
     #[error(transparent)]
     Timestamp(#[from] TimestampError),
@@ -303,7 +303,7 @@ pub enum Error {
         /// The entry as given.
         entry: String,
         /// Why it is invalid.
-        reason: String,
+        reason: &'static str,
     },
     /// A login type Coder does not have.
     #[error("unknown login type {}", quote(.0))]
@@ -334,9 +334,9 @@ pub enum Error {
         /// The conflicting name.
         name: String,
     },
-    /// The key store failed.
+    /// The key store failed. Boxed: it is rare, and keeps every `Result` small on the hot path.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The operating system's random source failed.
     #[error("operating system random source failed: {0}")]
     Random(String),
@@ -632,6 +632,25 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+// The rare, large errors are boxed, so every `Result` on the hot path stays small.
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Error {
+        Error::Store(Box::new(e))
+    }
+}
+
+impl From<DurationError> for Error {
+    fn from(e: DurationError) -> Error {
+        Error::Duration(Box::new(e))
+    }
+}
+
+impl From<SettingsError> for Error {
+    fn from(e: SettingsError) -> Error {
+        Error::Settings(Box::new(e))
+    }
+}
+
 /// The OS random source failed while generating a token or a name.
 impl From<getrandom::Error> for Error {
     fn from(e: getrandom::Error) -> Error {
@@ -703,6 +722,12 @@ mod tests {
             "disk full",
         ));
         assert_eq!(insert.message(), CREATE_FAILED_MESSAGE);
+    }
+
+    #[test]
+    fn errors_stay_small_so_the_hot_path_moves_little() {
+        // Large, rare errors are boxed; a new variant that grows the enum should be too.
+        assert!(std::mem::size_of::<Error>() <= 48, "{}", std::mem::size_of::<Error>());
     }
 
     #[test]

@@ -570,9 +570,9 @@ impl FromStr for AllowEntry {
 
     /// Parses `type:id`: the type a known resource or `*`, the id a UUID or `*`.
     fn from_str(text: &str) -> Result<AllowEntry, Error> {
-        let invalid = |reason: &str| Error::AllowEntry {
+        let invalid = |reason: &'static str| Error::AllowEntry {
             entry: text.to_owned(),
-            reason: reason.to_owned(),
+            reason,
         };
         let (resource_type, id) = text
             .split_once(':')

@@ -49,6 +49,11 @@ impl KeyId {
         Ok(KeyId(bytes))
     }
 
+    /// The id's 10 bytes.
+    pub fn as_bytes(&self) -> &[u8; ID_LENGTH] {
+        &self.0
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         // Built only from 10-byte slices of a `str` cut at ASCII `-` or at its ends, or from

@@ -138,15 +138,10 @@ fn a_new_file_records_the_schema_version_and_uses_wal() {
 fn any_busy_timeout_is_accepted() {
     let (_dir, path) = db();
     for busy_timeout in [Duration::ZERO, Duration::MAX] {
-        let store = SqliteStore::open_with(
-            &path,
-            SqliteOptions {
-                busy_timeout,
-                max_idle_readers: 0,
-                ..SqliteOptions::default()
-            },
-        )
-        .unwrap();
+        let mut options = SqliteOptions::default();
+        options.busy_timeout = busy_timeout;
+        options.max_idle_readers = 0;
+        let store = SqliteStore::open_with(&path, options).unwrap();
         store.insert(&key(1, "alice", LoginType::Token, "ci")).ok();
         assert!(
             store
@@ -503,10 +498,8 @@ fn many_handles_opening_a_new_file_at_once_all_succeed() {
 #[test]
 fn concurrent_writers_and_readers_on_several_handles_never_see_locked() {
     let (_dir, path) = db();
-    let options = SqliteOptions {
-        busy_timeout: Duration::from_secs(10),
-        ..SqliteOptions::default()
-    };
+    let mut options = SqliteOptions::default();
+    options.busy_timeout = Duration::from_secs(10);
     let handles: Vec<_> = (0..4u32)
         .map(|t| {
             let store = SqliteStore::open_with(&path, options.clone()).unwrap();

@@ -104,8 +104,10 @@ const PURGE: &str = "DELETE FROM api_keys WHERE id IN \
 /// Statements kept prepared per connection: the fixed ones plus the eight `list` shapes.
 const STATEMENT_CACHE: usize = 32;
 
-/// How a [`SqliteStore`] opens its file.
+/// How a [`SqliteStore`] opens its file. Start from `SqliteOptions::default()` and set the
+/// fields you need: the struct may gain fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SqliteOptions {
     /// How long an operation waits for another connection's lock (this process or another)
     /// before failing; SQLite's busy timeout, and the bound on tokenward's own retries.
