@@ -10,7 +10,7 @@ use crate::key::ApiKey;
 use crate::refresh::{KeyUpdate, refresh};
 use crate::settings::Settings;
 use crate::time::Timestamp;
-use crate::token::{KeyId, ParseError, SECRET_LENGTH, Token, split};
+use crate::token::{KeyId, ParseError, Token, split};
 
 /// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
 pub const SIGNED_OUT_MESSAGE: &str =
@@ -210,18 +210,14 @@ pub fn verify<K: Borrow<ApiKey>>(
     settings: &Settings,
     remote_addr: &str,
 ) -> Result<Verified<K>, Rejection> {
-    let (id, secret) = presented_parts(presented)?;
-    let key = lookup(id).ok_or_else(Rejection::unknown_key)?;
-    check_parts(id, secret, key, now, settings, remote_addr)
-}
-
-/// Rows 1-2: the id and the secret of a presented token. The secret is borrowed where it lies
-/// in `presented`, so it is hashed without a copy.
-fn presented_parts(presented: &str) -> Result<(KeyId, &[u8; SECRET_LENGTH]), Rejection> {
+    // Rows 1-2, written out here and in `try_verify`: a shared helper returning the parts
+    // cost 25 instructions per check (callgrind). The secret is hashed where it lies.
     if presented.is_empty() {
         return Err(Rejection::missing());
     }
-    split(presented).map_err(Rejection::malformed)
+    let (id, secret) = split(presented).map_err(Rejection::malformed)?;
+    let key = lookup(id).ok_or_else(Rejection::unknown_key)?;
+    check_parts(id, secret, key, now, settings, remote_addr)
 }
 
 /// [`verify`] for a host with its own key table: `record` is the row it fetched for the
@@ -246,7 +242,11 @@ pub fn try_verify<K: Borrow<ApiKey>, E: Into<Error>>(
     settings: &Settings,
     remote_addr: &str,
 ) -> Result<Verified<K>, Error> {
-    let (id, secret) = presented_parts(presented)?;
+    // Rows 1-2, as in `verify`.
+    if presented.is_empty() {
+        return Err(Rejection::missing().into());
+    }
+    let (id, secret) = split(presented).map_err(Rejection::malformed)?;
     let key = lookup(id)
         .map_err(Into::into)?
         .ok_or_else(Rejection::unknown_key)?;

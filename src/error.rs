@@ -727,7 +727,11 @@ mod tests {
     #[test]
     fn errors_stay_small_so_the_hot_path_moves_little() {
         // Large, rare errors are boxed; a new variant that grows the enum should be too.
-        assert!(std::mem::size_of::<Error>() <= 48, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 48,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]
