@@ -411,17 +411,6 @@ impl Scope {
         "organization:*",
     ];
 
-    /// Coder's composite scopes (spec §8): stored under these names, expanded at authorization.
-    pub const COMPOSITES: &'static [&'static str] = &[
-        "coder:workspaces.create",
-        "coder:workspaces.operate",
-        "coder:workspaces.delete",
-        "coder:workspaces.access",
-        "coder:templates.build",
-        "coder:templates.author",
-        "coder:apikeys.manage_self",
-    ];
-
     /// A scope read from a database column: any member of Coder's `api_key_scope` enum
     /// ([`Scope::is_stored_name`]), kept as written.
     pub fn from_db(name: &str) -> Result<Scope, Error> {
@@ -442,12 +431,12 @@ impl Scope {
         }
     }
 
-    /// Whether `name` is a member of Coder's `api_key_scope` enum: a public scope, a composite,
-    /// or `<resource type>:<action>` with an RBAC resource type and a lower-case action word
-    /// or `*`. Coder's enum lists the pairs its RBAC policy defines; any action word on a known
+    /// Whether `name` is a member of Coder's `api_key_scope` enum: a public scope (the
+    /// composites among them), or `<resource type>:<action>` with an RBAC resource type and a
+    /// lower-case action word or `*`. Coder's enum lists the pairs its RBAC policy defines; any action word on a known
     /// resource type is accepted here, so a newer Coder's actions are not refused.
     pub fn is_stored_name(name: &str) -> bool {
-        if Self::PUBLIC.contains(&name) || Self::COMPOSITES.contains(&name) {
+        if Self::PUBLIC.contains(&name) {
             return true;
         }
         let Some((resource, action)) = name.split_once(':') else {
