@@ -6,11 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::check::{Rejection, try_verify};
+use crate::duration::Duration;
 use crate::error::Error;
 use crate::issue::{self, CreateTokenRequest, NewKey, User};
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
-use crate::settings::{Duration, Settings};
+use crate::settings::Settings;
 use crate::store::{KeyStore, ListFilter, MemoryStore, PURGE_BATCH, SqliteStore};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::token::KeyId;

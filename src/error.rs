@@ -8,8 +8,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::check::{INTERNAL_ERROR_MESSAGE, Rejection};
+use crate::duration::{Duration, DurationError};
 use crate::gofmt::quote;
-use crate::settings::{Duration, DurationError, SettingsError};
+use crate::settings::SettingsError;
 use crate::time::TimestampError;
 use crate::token::ParseError;
 

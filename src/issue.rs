@@ -3,10 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::duration::Duration;
 use crate::error::{Error, LifetimeError, ScopeError};
 use crate::hash::SecretHash;
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope, remote_ip};
-use crate::settings::{Duration, Settings};
+use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::Token;
 

@@ -53,6 +53,7 @@
 
 pub mod authority;
 pub mod check;
+pub mod duration;
 pub mod error;
 pub mod extract;
 mod gofmt;
@@ -68,6 +69,7 @@ pub mod token;
 
 pub use authority::{Authenticated, Authority, ListTokens};
 pub use check::{Rejection, RejectionKind, Verified};
+pub use duration::{Duration, DurationError};
 pub use error::{
     Code, Coded, Error, LifetimeError, Operation, ScopeError, StoreError, StoreErrorKind,
 };
@@ -75,7 +77,7 @@ pub use hash::SecretHash;
 pub use issue::{CreateTokenRequest, NewKey, User};
 pub use key::{AllowEntry, ApiKey, LoginType, PublicApiKey, Scope};
 pub use refresh::KeyUpdate;
-pub use settings::{Duration, DurationError, Settings, SettingsError};
+pub use settings::{Settings, SettingsError};
 pub use store::{KeyStore, ListFilter, MemoryStore, SqliteOptions, SqliteStore};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use token::{KeyId, ParseError, Secret, Token};

@@ -3,8 +3,9 @@
 
 use std::net::IpAddr;
 
+use crate::duration::Duration;
 use crate::key::{ApiKey, LoginType, remote_ip};
-use crate::settings::{Duration, Settings};
+use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::KeyId;
 

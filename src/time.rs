@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::settings::Duration;
+use crate::duration::Duration;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
