@@ -15,9 +15,6 @@ use crate::token::{KeyId, ParseError, Token, split};
 /// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
 pub const SIGNED_OUT_MESSAGE: &str =
     "You are signed out or your session has expired. Please sign in again to continue.";
-/// Coder's internal-error message (spec §6 row 3b).
-pub const INTERNAL_ERROR_MESSAGE: &str =
-    "An internal error occurred. Please try again or contact the system administrator.";
 
 /// Which check failed. Each kind has its own [`Code`]; more kinds come with stores that know
 /// users (deleted or inactive users, audiences).
@@ -129,11 +126,6 @@ impl Rejection {
     /// The HTTP status: 401.
     pub fn status(&self) -> u16 {
         self.code().status()
-    }
-
-    /// The `WWW-Authenticate` value Coder sends with this rejection, if any (spec §6).
-    pub fn www_authenticate(&self, settings: &Settings) -> Option<String> {
-        crate::http::www_authenticate(self.status(), self.message(), self.detail(), settings)
     }
 }
 
@@ -375,7 +367,7 @@ mod tests {
 
     #[test]
     fn failing_lookup_is_a_500_not_an_invalid_key() {
-        use crate::error::{Coded, Operation, StoreError, StoreErrorKind};
+        use crate::error::{Coded, INTERNAL_ERROR_MESSAGE, Operation, StoreError, StoreErrorKind};
         let err = try_verify(
             TOKEN,
             |_| {

@@ -13,6 +13,8 @@ use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use thiserror::Error;
 
+use crate::gofmt;
+
 const NANOS_PER_MICRO: i64 = 1_000;
 const NANOS_PER_MILLI: i64 = 1_000_000;
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -290,57 +292,8 @@ fn leading_fraction(s: &[u8]) -> (u64, f64, &[u8]) {
 impl fmt::Display for Duration {
     /// Go's `Duration.String()`: `1.5µs`, `2.2ms`, `4m5.001s`, `168h0m0s`; never `d` or `y`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&go_duration_string(self.0))
+        f.pad(&gofmt::duration(self.0))
     }
-}
-
-/// Builds Go's `Duration.String()` text for `nanos`.
-fn go_duration_string(nanos: i64) -> String {
-    const SECOND: u64 = NANOS_PER_SEC as u64;
-    let magnitude = nanos.unsigned_abs();
-    let mut out = String::with_capacity(32);
-    if nanos < 0 {
-        out.push('-');
-    }
-    if magnitude < SECOND {
-        // Below a second Go switches to the largest unit that keeps an integer part.
-        let (unit, precision) = match magnitude {
-            0 => return "0s".to_owned(),
-            1..1_000 => ("ns", 0),
-            1_000..1_000_000 => ("µs", 3),
-            _ => ("ms", 6),
-        };
-        let divisor = 10_u64.pow(precision);
-        out.push_str(&(magnitude / divisor).to_string());
-        push_fraction(&mut out, magnitude % divisor, precision);
-        out.push_str(unit);
-    } else {
-        let seconds = magnitude / SECOND;
-        let (hours, minutes) = (seconds / 3600, seconds / 60 % 60);
-        // Go stops at hours because days can have different lengths.
-        if hours > 0 {
-            out.push_str(&format!("{hours}h"));
-        }
-        if seconds >= 60 {
-            out.push_str(&format!("{minutes}m"));
-        }
-        out.push_str(&(seconds % 60).to_string());
-        push_fraction(&mut out, magnitude % SECOND, 9);
-        out.push('s');
-    }
-    out
-}
-
-/// Appends `.digits` for `fraction / 10^precision` without trailing zeros, nothing for zero.
-fn push_fraction(out: &mut String, mut fraction: u64, mut precision: u32) {
-    if fraction == 0 {
-        return;
-    }
-    while fraction % 10 == 0 {
-        fraction /= 10;
-        precision -= 1;
-    }
-    out.push_str(&format!(".{fraction:0width$}", width = precision as usize));
 }
 
 impl FromStr for Duration {
@@ -405,14 +358,14 @@ impl Visitor<'_> for DurationVisitor {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum DurationError {
     /// Bad syntax, no digits, or a value outside Go's range: `time: invalid duration "<input>"`.
-    #[error("time: invalid duration {}", quote_time(.input))]
+    #[error("time: invalid duration {}", gofmt::quote_time(.input))]
     Invalid {
         /// The whole string given to the parser.
         input: String,
     },
     /// A unit Go (plus Coder's `d` and `y`) does not know:
     /// `time: unknown unit "<unit>" in duration "<input>"`.
-    #[error("time: unknown unit {} in duration {}", quote_time(.unit), quote_time(.input))]
+    #[error("time: unknown unit {} in duration {}", gofmt::quote_time(.unit), gofmt::quote_time(.input))]
     UnknownUnit {
         /// The unrecognized unit text, up to the next digit or dot.
         unit: String,
@@ -420,35 +373,11 @@ pub enum DurationError {
         input: String,
     },
     /// A number with no unit after it: `time: missing unit in duration "<input>"`.
-    #[error("time: missing unit in duration {}", quote_time(.input))]
+    #[error("time: missing unit in duration {}", gofmt::quote_time(.input))]
     MissingUnit {
         /// The whole string given to the parser.
         input: String,
     },
-}
-
-/// Go's `time.quote`, used in duration errors: double quotes, a backslash before `"` and `\`,
-/// and every byte of a control or non-ASCII character as `\xNN` (DEL stays as it is).
-///
-/// Go applies this to bytes; a `&str` is always valid UTF-8, so this is exact for every input.
-fn quote_time(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        if !c.is_ascii() || c < ' ' {
-            let mut buf = [0_u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{byte:02x}"));
-            }
-        } else {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

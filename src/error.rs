@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::check::{INTERNAL_ERROR_MESSAGE, Rejection};
+use crate::check::Rejection;
 use crate::duration::{Duration, DurationError};
 use crate::gofmt::quote;
 use crate::settings::SettingsError;
@@ -262,6 +262,9 @@ pub trait Coded {
     }
 }
 
+/// Coder's internal-error message (spec §6 row 3b).
+pub const INTERNAL_ERROR_MESSAGE: &str =
+    "An internal error occurred. Please try again or contact the system administrator.";
 /// Coder's `ResourceNotFoundResponse` message, for every 404 (spec §4.6).
 pub const NOT_FOUND_MESSAGE: &str = "Resource not found or you do not have access to this resource";
 /// Coder's `ResourceForbiddenResponse` message.

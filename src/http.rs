@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use crate::check::Rejection;
 use crate::error::Coded;
-use crate::gofmt::quote;
+use crate::gofmt::{json_body, query_escape, quote};
 use crate::settings::Settings;
 
 /// The `Content-Type` of every JSON answer.
@@ -39,18 +39,24 @@ impl HttpAnswer {
 /// handlers answer through this one function.
 pub fn answer(error: &(impl Coded + ?Sized), settings: &Settings) -> HttpAnswer {
     let mut headers = vec![("Content-Type", CONTENT_TYPE.to_owned())];
-    let (status, message, detail) = (error.status(), error.message(), error.detail());
-    // Only the key middleware challenges; handlers' 403/404/409 carry no WWW-Authenticate.
-    if error.code().is_rejection() {
-        if let Some(challenge) = www_authenticate(status, &message, &detail, settings) {
-            headers.push(("WWW-Authenticate", challenge));
-        }
+    if let Some(challenge) = challenge(error, settings) {
+        headers.push(("WWW-Authenticate", challenge));
     }
     HttpAnswer {
-        status,
+        status: error.status(),
         headers,
-        body: json_body(&message, &detail, error.validations()),
+        body: json_body(&error.message(), &error.detail(), error.validations()),
     }
+}
+
+/// The `WWW-Authenticate` value Coder sends with `error`: a challenge for a rejected token,
+/// none for anything else (only the key middleware challenges; handlers' 403, 404 and 409 do
+/// not).
+pub fn challenge(error: &(impl Coded + ?Sized), settings: &Settings) -> Option<String> {
+    if !error.code().is_rejection() {
+        return None;
+    }
+    www_authenticate(error.status(), &error.message(), &error.detail(), settings)
 }
 
 /// `RedirectToLogin` mode (spec §6, §9.8): 303 to `/login?message=<msg>&redirect=<path>`,
@@ -105,74 +111,6 @@ fn invalid_token_description(message: &str, detail: &str) -> &'static str {
     }
 }
 
-/// codersdk's `Response` as Go's `json.Encoder` writes it: `message`, then `detail` and
-/// `validations` when not empty, HTML-escaped, with a trailing newline.
-pub fn json_body(message: &str, detail: &str, validations: &[(&str, &str)]) -> String {
-    let mut body = String::from("{\"message\":");
-    push_json_string(&mut body, message);
-    if !detail.is_empty() {
-        body.push_str(",\"detail\":");
-        push_json_string(&mut body, detail);
-    }
-    if !validations.is_empty() {
-        body.push_str(",\"validations\":[");
-        for (i, (field, detail)) in validations.iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str("{\"field\":");
-            push_json_string(&mut body, field);
-            body.push_str(",\"detail\":");
-            push_json_string(&mut body, detail);
-            body.push('}');
-        }
-        body.push(']');
-    }
-    body.push_str("}\n");
-    body
-}
-
-/// A JSON string as Go's encoding/json writes it with HTML escaping (Go >= 1.22 for \b, \f).
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Go's `url.QueryEscape`: unreserved bytes as they are, space as `+`, the rest `%XX`.
-fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => {
-                let _ = write!(out, "%{b:02X}");
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,21 +148,12 @@ mod tests {
     }
 
     #[test]
-    fn json_escapes_html_and_control_characters_like_go() {
-        assert_eq!(
-            json_body("a<b>&c", "x\u{1}\u{2028}\t\u{8}", &[]),
-            "{\"message\":\"a\\u003cb\\u003e\\u0026c\",\"detail\":\"x\\u0001\\u2028\\t\\b\"}\n"
-        );
-        assert_eq!(json_body("m", "", &[]), "{\"message\":\"m\"}\n");
-    }
-
-    #[test]
     fn resource_metadata_is_added_only_with_an_access_url() {
         let settings = Settings {
             access_url: Some("https://coder.example.com//".into()),
             ..Settings::default()
         };
-        let challenge = Rejection::missing().www_authenticate(&settings).unwrap();
+        let challenge = challenge(&Rejection::missing(), &settings).unwrap();
         assert_eq!(
             challenge,
             format!(

@@ -6,16 +6,13 @@ use serde::{Deserialize, Serialize};
 use crate::duration::Duration;
 use crate::error::{Error, LifetimeError, ScopeError};
 use crate::hash::SecretHash;
-use crate::key::{AllowEntry, ApiKey, LoginType, Scope, remote_ip};
+use crate::key::{AllowEntry, ApiKey, LoginType, Scope, ZERO_LIFETIME_STORED_AS, remote_ip};
 use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::Token;
 
 /// The site role whose token maximum is `max_admin_token_lifetime` (spec §4.2 step 7).
 pub const OWNER_ROLE: &str = "owner";
-
-/// What Coder's insert stores when asked for a `lifetime_seconds` of 0 (spec §3).
-pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
 
 /// A user as the host knows it: an opaque id and its site roles. tokenward keeps no users.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,9 +10,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::{Error, ScopeError};
 use crate::gofmt::quote;
 use crate::hash::hex_bytes;
-use crate::refresh::KeyUpdate;
 use crate::time::Timestamp;
 use crate::token::KeyId;
+
+/// What Coder's insert stores when asked for a `lifetime_seconds` of 0 (spec §3).
+pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
 
 /// One stored key: every column of Coder's `api_keys` table (spec §3).
 ///
@@ -76,7 +78,7 @@ impl ApiKey {
             created_at,
             updated_at: created_at,
             login_type,
-            lifetime_seconds: crate::issue::ZERO_LIFETIME_STORED_AS,
+            lifetime_seconds: ZERO_LIFETIME_STORED_AS,
             ip_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             token_name: String::new(),
             scopes: vec![Scope::all()],
@@ -106,28 +108,6 @@ impl ApiKey {
     /// own storage; never return it from an API (the hash is itself a secret, spec §2).
     pub fn storage(&self) -> StorageForm<'_> {
         StorageForm(self)
-    }
-
-    /// Writes a refresh decision into this record at `now` (the time of the write), as
-    /// `UpdateAPIKeyByID` does (spec §3), but never backwards: `last_used` and its
-    /// `ip_address` only move forward, and `expires_at` only slides while it still is the
-    /// value the decision saw and the key has not lapsed by `now`. So an expire, or a lapse,
-    /// between the decision and the write stands. Returns whether anything changed.
-    pub fn apply(&mut self, update: &KeyUpdate, now: Timestamp) -> bool {
-        let mut changed = false;
-        if update.last_used > self.last_used {
-            self.last_used = update.last_used;
-            self.ip_address = update.ip_address;
-            changed = true;
-        }
-        if self.expires_at == update.previous_expires_at
-            && update.expires_at > self.expires_at
-            && !self.is_expired(now)
-        {
-            self.expires_at = update.expires_at;
-            changed = true;
-        }
-        changed
     }
 
     /// Whether the key has expired at `now` (`expires_at < now`; equal is still valid).
@@ -637,6 +617,7 @@ mod ip_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::refresh::KeyUpdate;
 
     fn record() -> ApiKey {
         ApiKey {

@@ -38,6 +38,31 @@ pub struct KeyUpdate {
     pub previous_expires_at: Timestamp,
 }
 
+/// Writing a decision, beside the decision itself.
+impl ApiKey {
+    /// Writes a refresh decision into this record at `now` (the time of the write), as
+    /// `UpdateAPIKeyByID` does (spec §3), but never backwards: `last_used` and its
+    /// `ip_address` only move forward, and `expires_at` only slides while it still is the
+    /// value the decision saw and the key has not lapsed by `now`. So an expire, or a lapse,
+    /// between the decision and the write stands. Returns whether anything changed.
+    pub fn apply(&mut self, update: &KeyUpdate, now: Timestamp) -> bool {
+        let mut changed = false;
+        if update.last_used > self.last_used {
+            self.last_used = update.last_used;
+            self.ip_address = update.ip_address;
+            changed = true;
+        }
+        if self.expires_at == update.previous_expires_at
+            && update.expires_at > self.expires_at
+            && !self.is_expired(now)
+        {
+            self.expires_at = update.expires_at;
+            changed = true;
+        }
+        changed
+    }
+}
+
 /// What using `key` at `now` from `remote_addr` changes, if anything. Call it only for a key
 /// that passed every check (spec §7: the policy runs after expiry is checked).
 pub fn refresh(

@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::duration::Duration;
+use crate::gofmt;
 
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
@@ -153,7 +154,7 @@ impl Timestamp {
     /// RFC 3339 in UTC as Go's `RFC3339Nano` prints it: `2026-01-02T15:04:05.1234Z`
     /// (trailing zeros of the fraction dropped). This is the JSON form codersdk uses.
     pub fn to_rfc3339(self) -> String {
-        let mut out = self.date_and_time('T');
+        let mut out = gofmt::date_and_time(self, 'T');
         out.push('Z');
         out
     }
@@ -179,29 +180,8 @@ impl Timestamp {
     /// Go's `Time.String()` of this instant in UTC: `2026-01-02 15:04:05.1234 +0000 UTC`.
     /// Coder prints `expires_at` this way in the "API key expired" detail (DESIGN fine points).
     pub fn go_string(self) -> String {
-        let mut out = self.date_and_time(' ');
+        let mut out = gofmt::date_and_time(self, ' ');
         out.push_str(" +0000 UTC");
-        out
-    }
-
-    /// `YYYY-MM-DD<sep>hh:mm:ss[.fraction]`, the fraction without trailing zeros, as Go prints.
-    fn date_and_time(self, separator: char) -> String {
-        let t = self.to_datetime();
-        let sign = if t.year() < 0 { "-" } else { "" };
-        let mut out = format!(
-            "{sign}{:04}-{:02}-{:02}{separator}{:02}:{:02}:{:02}",
-            t.year().unsigned_abs(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        );
-        let micros = self.0.rem_euclid(MICROS_PER_SECOND);
-        if micros != 0 {
-            out.push('.');
-            out.push_str(format!("{micros:06}").trim_end_matches('0'));
-        }
         out
     }
 }

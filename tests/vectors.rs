@@ -163,7 +163,7 @@ fn check_vectors() {
                 expect_eq("detail", r.detail(), text(&want["detail"]))?;
                 expect_eq(
                     "www_authenticate",
-                    r.www_authenticate(&settings).as_deref(),
+                    tokenward::http::challenge(&r, &settings).as_deref(),
                     want["www_authenticate"].as_str(),
                 )
             }

@@ -155,8 +155,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
             ));
             assert_eq!(rejection.status(), 401);
             assert_eq!(rejection.message(), SIGNED_OUT_MESSAGE);
-            let challenge = rejection
-                .www_authenticate(&settings)
+            let challenge = tokenward::http::challenge(&rejection, &settings)
                 .expect("a 401 has a challenge");
             assert!(challenge.starts_with("Bearer realm=\"coder\", error=\"invalid_token\""));
         }

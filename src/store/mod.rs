@@ -5,8 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::issue::ZERO_LIFETIME_STORED_AS;
-use crate::key::{ApiKey, LoginType};
+use crate::key::{ApiKey, LoginType, ZERO_LIFETIME_STORED_AS};
 use crate::refresh::KeyUpdate;
 use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
