@@ -36,7 +36,8 @@ pub struct Authority {
 pub struct Authenticated {
     /// The key as stored after this request's refresh.
     pub key: Arc<ApiKey>,
-    /// The refresh that was written, if any.
+    /// The refresh this request decided and wrote, if any. The store may have kept less of
+    /// it (an expire or a newer refresh wins); `key` is what it kept.
     pub update: Option<KeyUpdate>,
 }
 

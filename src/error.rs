@@ -27,7 +27,8 @@ use crate::token::ParseError;
 /// | 5000-5999 | the key store failed | 500 |
 /// | 6000-6999 | internal failures | 500 |
 ///
-/// The C ABI's `tw_status` is this enum; a few codes (marked "C ABI") only it returns.
+/// The planned C ABI's `tw_status` is this enum; a few codes (marked "C ABI") are reserved
+/// for it.
 #[repr(u32)]
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,7 +107,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in numeric order (for bindings that generate their tables from it).
-    pub const ALL: [Code; 32] = [
+    pub const ALL: &'static [Code] = &[
         Code::Ok,
         Code::Missing,
         Code::Malformed,
@@ -179,14 +180,14 @@ impl Code {
         }
     }
 
-    /// The code's number (`tw_status` in C).
+    /// The code's number (the planned C ABI's `tw_status`).
     pub const fn number(self) -> u32 {
         self as u32
     }
 
     /// The code with this number, if there is one.
     pub fn from_number(number: u32) -> Option<Code> {
-        Self::ALL.into_iter().find(|c| c.number() == number)
+        Self::ALL.iter().copied().find(|c| c.number() == number)
     }
 
     /// The HTTP status Coder answers with for this kind of outcome (200 for [`Code::Ok`]).
@@ -364,50 +365,60 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The nested error that answers for this one, when there is one.
+    fn nested(&self) -> Option<&dyn Coded> {
+        match self {
+            Error::Rejected(e) => Some(e),
+            Error::Token(e) => Some(e),
+            Error::Duration(e) => Some(&**e),
+            Error::Settings(e) => Some(&**e),
+            Error::Timestamp(e) => Some(e),
+            Error::Scope(e) => Some(e),
+            Error::Lifetime(e) => Some(e),
+            Error::Store(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
 impl Coded for Error {
     fn code(&self) -> Code {
+        if let Some(nested) = self.nested() {
+            return nested.code();
+        }
         match self {
-            Error::Rejected(r) => r.code(),
-            Error::Token(_) => Code::InvalidToken,
-            Error::Duration(_) => Code::InvalidDuration,
-            Error::Settings(_) => Code::InvalidSettings,
-            Error::Timestamp(_) => Code::InvalidTimestamp,
-            Error::Scope(_) => Code::InvalidScope,
             Error::AllowEntry { .. } => Code::InvalidAllowList,
             Error::LoginType(_) => Code::InvalidLoginType,
-            Error::Lifetime(LifetimeError::NotPositive) => Code::InvalidLifetime,
-            Error::Lifetime(LifetimeError::TooLong { .. }) => Code::LifetimeTooLong,
             Error::InvalidKey(_) => Code::InvalidKey,
-            Error::InvalidArgument(_) => Code::InvalidArgument,
             Error::Forbidden(_) => Code::Forbidden,
             Error::NotFound { .. } => Code::NotFound,
             Error::NameConflict { .. } => Code::Conflict,
-            Error::Store(e) => e.kind.code(),
             Error::Random(_) => Code::Random,
+            _ => Code::InvalidArgument,
         }
     }
 
     fn message(&self) -> Cow<'_, str> {
+        if let Some(nested) = self.nested() {
+            return nested.message();
+        }
         match self {
-            Error::Rejected(r) => Cow::Borrowed(r.message()),
-            Error::Scope(_) | Error::AllowEntry { .. } | Error::Random(_) => {
-                CREATE_FAILED_MESSAGE.into()
-            }
-            Error::Lifetime(_) => LIFETIME_REFUSED_MESSAGE.into(),
+            Error::AllowEntry { .. } | Error::Random(_) => CREATE_FAILED_MESSAGE.into(),
             Error::Forbidden(_) => FORBIDDEN_MESSAGE.into(),
             Error::NotFound { .. } => NOT_FOUND_MESSAGE.into(),
             Error::NameConflict { .. } => self.to_string().into(),
-            Error::Store(e) => e.message().into(),
             _ => INVALID_REQUEST_MESSAGE.into(),
         }
     }
 
     fn detail(&self) -> Cow<'_, str> {
+        if let Some(nested) = self.nested() {
+            return nested.detail();
+        }
         match self {
-            Error::Rejected(r) => Cow::Borrowed(r.detail()),
             Error::Forbidden(_) => FORBIDDEN_DETAIL.into(),
             Error::NotFound { .. } | Error::NameConflict { .. } => "".into(),
-            Error::Store(e) => e.detail().into(),
             _ => self.to_string().into(),
         }
     }
@@ -434,6 +445,63 @@ impl Coded for Rejection {
 
     fn detail(&self) -> Cow<'_, str> {
         Cow::Borrowed(Rejection::detail(self))
+    }
+}
+
+/// Invalid input whose detail is its own text: Coder's 400 `Invalid request.`.
+macro_rules! invalid_input {
+    ($($error:ty => $code:ident),* $(,)?) => {$(
+        impl Coded for $error {
+            fn code(&self) -> Code {
+                Code::$code
+            }
+
+            fn message(&self) -> Cow<'_, str> {
+                INVALID_REQUEST_MESSAGE.into()
+            }
+
+            fn detail(&self) -> Cow<'_, str> {
+                self.to_string().into()
+            }
+        }
+    )*};
+}
+
+invalid_input! {
+    ParseError => InvalidToken,
+    DurationError => InvalidDuration,
+    SettingsError => InvalidSettings,
+    TimestampError => InvalidTimestamp,
+}
+
+impl Coded for ScopeError {
+    fn code(&self) -> Code {
+        Code::InvalidScope
+    }
+
+    fn message(&self) -> Cow<'_, str> {
+        CREATE_FAILED_MESSAGE.into()
+    }
+
+    fn detail(&self) -> Cow<'_, str> {
+        self.to_string().into()
+    }
+}
+
+impl Coded for LifetimeError {
+    fn code(&self) -> Code {
+        match self {
+            LifetimeError::NotPositive => Code::InvalidLifetime,
+            LifetimeError::TooLong { .. } => Code::LifetimeTooLong,
+        }
+    }
+
+    fn message(&self) -> Cow<'_, str> {
+        LIFETIME_REFUSED_MESSAGE.into()
+    }
+
+    fn detail(&self) -> Cow<'_, str> {
+        self.to_string().into()
     }
 }
 
@@ -602,22 +670,30 @@ impl StoreError {
     pub fn location(&self) -> Option<&str> {
         self.location.as_deref()
     }
+}
 
-    fn message(&self) -> &'static str {
+impl Coded for StoreError {
+    fn code(&self) -> Code {
+        self.kind.code()
+    }
+
+    /// A failed insert is Coder's `Failed to create API key.` (spec §4.2 step 8).
+    fn message(&self) -> Cow<'_, str> {
         match self.operation {
-            Operation::Insert => CREATE_FAILED_MESSAGE,
-            _ => INTERNAL_ERROR_MESSAGE,
+            Operation::Insert => CREATE_FAILED_MESSAGE.into(),
+            _ => INTERNAL_ERROR_MESSAGE.into(),
         }
     }
 
     /// Coder's detail where Coder has one (spec §6 rows 3b and 8), else the operation and the
-    /// cause.
-    fn detail(&self) -> String {
+    /// cause; never the location.
+    fn detail(&self) -> Cow<'_, str> {
         match self.operation {
             Operation::Get => format!("Internal error fetching API key by id. {}", self.cause),
             Operation::Apply => format!("API key couldn't update: {}.", self.cause),
             _ => format!("{}: {}", self.operation, self.cause),
         }
+        .into()
     }
 }
 
@@ -680,7 +756,7 @@ mod tests {
         assert_eq!(Code::Expired.number(), 1004);
         assert_eq!(Code::StoreBusy.number(), 5000);
         assert_eq!(Code::Panic.number(), 6001);
-        for code in Code::ALL {
+        for &code in Code::ALL {
             assert_eq!(Code::from_number(code.number()), Some(code));
         }
         assert_eq!(Code::from_number(7), None);
@@ -736,6 +812,38 @@ mod tests {
             "{}",
             std::mem::size_of::<Error>()
         );
+    }
+
+    #[test]
+    fn nested_errors_answer_as_the_error_that_wraps_them() {
+        fn same(nested: impl Coded + Clone + Into<Error>) {
+            let wrapped: Error = nested.clone().into();
+            assert_eq!(
+                (
+                    nested.code(),
+                    nested.status(),
+                    nested.message(),
+                    nested.detail()
+                ),
+                (
+                    wrapped.code(),
+                    wrapped.status(),
+                    wrapped.message(),
+                    wrapped.detail()
+                )
+            );
+        }
+        same(StoreError::new(
+            StoreErrorKind::Busy,
+            Operation::Apply,
+            "database is locked",
+        ));
+        same(ScopeError::Unsupported("test".into()));
+        same(LifetimeError::NotPositive);
+        same(ParseError::PartCount(3));
+        same(DurationError::MissingUnit { input: "5".into() });
+        same(crate::Rejection::unknown_key());
+        assert_eq!(LifetimeError::NotPositive.code(), Code::InvalidLifetime);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use crate::check::Rejection;
 use crate::error::Coded;
 use crate::gofmt::{json_body, query_escape, quote};
 use crate::settings::Settings;
@@ -61,11 +60,11 @@ pub fn challenge(error: &(impl Coded + ?Sized), settings: &Settings) -> Option<S
 
 /// `RedirectToLogin` mode (spec §6, §9.8): 303 to `/login?message=<msg>&redirect=<path>`,
 /// where `path_and_query` is the request's path with its query.
-pub fn redirect_to_login(rejection: &Rejection, path_and_query: &str) -> HttpAnswer {
+pub fn redirect_to_login(error: &(impl Coded + ?Sized), path_and_query: &str) -> HttpAnswer {
     // Go's url.Values.Encode: keys sorted, values query-escaped.
     let location = format!(
         "/login?message={}&redirect={}",
-        query_escape(rejection.message()),
+        query_escape(&error.message()),
         query_escape(path_and_query)
     );
     HttpAnswer {
@@ -114,6 +113,7 @@ fn invalid_token_description(message: &str, detail: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Rejection;
     use crate::check::SIGNED_OUT_MESSAGE;
     use crate::error::{Error, LifetimeError};
     use crate::time::Timestamp;

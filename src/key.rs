@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use subtle::ConstantTimeEq;
 
 use crate::error::{Error, ScopeError};
 use crate::gofmt::quote;
@@ -20,12 +21,12 @@ pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
 ///
 /// Safe by default at boundaries: `Serialize` writes codersdk's public view ([`ApiKey::public`],
 /// no hash, no IP); the storage form with every column is the explicit [`ApiKey::storage`].
-/// `Deserialize` reads the storage form, and also the public form, whose record has no hash
-/// (so it never verifies) and the address `0.0.0.0`.
+/// `Deserialize` reads the storage form only: JSON without the hash is an error, never a
+/// record that silently fails every check (read the public form as [`PublicApiKey`]).
 ///
 /// Build one with [`ApiKey::new`] and set the other public fields; the struct may gain
 /// columns, so it cannot be written as a literal outside this crate.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(from = "KeyForm")]
 #[non_exhaustive]
 pub struct ApiKey {
@@ -116,6 +117,44 @@ impl ApiKey {
     }
 }
 
+/// Field by field, with the hash compared in constant time: it is itself a secret (spec §2).
+impl PartialEq for ApiKey {
+    fn eq(&self, other: &ApiKey) -> bool {
+        // Destructured, so a new column cannot be forgotten here.
+        let ApiKey {
+            id,
+            hashed_secret,
+            user_id,
+            last_used,
+            expires_at,
+            created_at,
+            updated_at,
+            login_type,
+            lifetime_seconds,
+            ip_address,
+            token_name,
+            scopes,
+            allow_list,
+        } = self;
+        let same_hash: bool = hashed_secret.ct_eq(&other.hashed_secret).into();
+        same_hash
+            && *id == other.id
+            && *user_id == other.user_id
+            && *last_used == other.last_used
+            && *expires_at == other.expires_at
+            && *created_at == other.created_at
+            && *updated_at == other.updated_at
+            && *login_type == other.login_type
+            && *lifetime_seconds == other.lifetime_seconds
+            && *ip_address == other.ip_address
+            && *token_name == other.token_name
+            && *scopes == other.scopes
+            && *allow_list == other.allow_list
+    }
+}
+
+impl Eq for ApiKey {}
+
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKey")
@@ -201,13 +240,12 @@ impl Serialize for StorageForm<'_> {
     }
 }
 
-/// What `ApiKey`'s `Deserialize` accepts: the storage form, or the public form (with its
-/// legacy `scope`, and without the hash and the address).
+/// What `ApiKey`'s `Deserialize` accepts: the storage form, every column.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyForm {
     id: KeyId,
-    #[serde(default, deserialize_with = "hex_bytes::deserialize")]
+    #[serde(deserialize_with = "hex_bytes::deserialize")]
     hashed_secret: Vec<u8>,
     user_id: String,
     last_used: Timestamp,
@@ -216,19 +254,12 @@ struct KeyForm {
     updated_at: Timestamp,
     login_type: LoginType,
     lifetime_seconds: i64,
-    #[serde(default = "unspecified_ip", deserialize_with = "ip_text::deserialize")]
+    #[serde(deserialize_with = "ip_text::deserialize")]
     ip_address: IpAddr,
     #[serde(default)]
     token_name: String,
     scopes: Vec<Scope>,
     allow_list: Vec<AllowEntry>,
-    /// The public form's derived legacy scope; recomputed from `scopes`, so ignored.
-    #[serde(default, rename = "scope")]
-    _scope: Option<String>,
-}
-
-fn unspecified_ip() -> IpAddr {
-    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
 }
 
 impl From<KeyForm> for ApiKey {
@@ -672,11 +703,20 @@ mod tests {
         let json = serde_json::to_value(&key).unwrap();
         assert_eq!(json, serde_json::to_value(key.public()).unwrap());
         assert!(json.get("hashed_secret").is_none() && json.get("ip_address").is_none());
-        // The public form reads back as a record that can never verify.
-        let back: ApiKey = serde_json::from_value(json).unwrap();
-        assert!(back.hashed_secret.is_empty());
-        assert_eq!(back.ip_address.to_string(), "0.0.0.0");
-        assert_eq!(back.public(), key.public());
+        // The public form is not a record: reading it as one fails loudly.
+        let err = serde_json::from_value::<ApiKey>(json.clone()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `scope`"), "{err}");
+        assert_eq!(
+            serde_json::from_value::<PublicApiKey>(json).unwrap(),
+            key.public()
+        );
+        let mut storage = serde_json::to_value(key.storage()).unwrap();
+        storage.as_object_mut().unwrap().remove("hashed_secret");
+        let err = serde_json::from_value::<ApiKey>(storage).unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `hashed_secret`"),
+            "{err}"
+        );
     }
 
     #[test]

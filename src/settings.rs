@@ -244,7 +244,10 @@ impl Settings {
             };
             let invalid = |reason: String| SettingsError::InvalidVariable {
                 variable: variable.clone(),
-                value: text.clone(),
+                value: match field.default {
+                    Value::Url(_) => without_userinfo(&text),
+                    _ => text.clone(),
+                },
                 reason,
             };
             let value = match field.default {
@@ -341,10 +344,20 @@ fn check_access_url(url: &str) -> Result<(), String> {
     });
     match after_scheme {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
-        _ => Err(format!(
-            "access URL must start with http:// or https:// followed by a host, got {}",
-            go_quote(url)
-        )),
+        // Not echoed: a URL may carry a password.
+        _ => Err("access URL must start with http:// or https:// followed by a host".to_owned()),
+    }
+}
+
+/// `url` with any `user:password@` replaced by `***@`, for error messages.
+fn without_userinfo(url: &str) -> String {
+    let start = url.find("://").map_or(0, |at| at + 3);
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |at| start + at);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &url[..start], &url[start + at..]),
+        None => url.to_owned(),
     }
 }
 
@@ -641,10 +654,25 @@ mod tests {
             err.err().map(|e| e.to_string()),
             Some(
                 "invalid value \"coder.example.com\" for CODER_ACCESS_URL: access URL must \
-                 start with http:// or https:// followed by a host, got \"coder.example.com\""
+                 start with http:// or https:// followed by a host"
                     .to_owned()
             )
         );
+    }
+
+    #[test]
+    fn a_bad_access_url_never_shows_its_password() {
+        for url in ["ftp://admin:hunter2@h", "admin:hunter2@coder.example.com/x"] {
+            let err = Settings::from_lookup(env(&[("CODER_ACCESS_URL", url)])).unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(err.to_string().contains("***@"), "{err}");
+            let s = Settings {
+                access_url: Some(url.to_owned()),
+                ..Settings::default()
+            };
+            let err = s.validate().unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+        }
     }
 
     #[test]

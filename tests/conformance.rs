@@ -1,7 +1,7 @@
 //! Spec §9 conformance: the checklist of `spec/coder-tokens.md`, item by item.
 //!
 //! Middleware items (§9.7-§9.51) run end to end through the pure pieces a host middleware
-//! chains: `extract::extract_token` -> `check::verify` -> on rejection `http::rejection_answer`
+//! chains: `extract::extract_token` -> `check::verify` -> on rejection `http::answer`
 //! (or `http::redirect_to_login`), on success `ApiKey::apply` of the `KeyUpdate`. Generator and
 //! handler items run through `issue`.
 //!

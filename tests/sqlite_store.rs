@@ -780,3 +780,58 @@ fn a_full_disk_is_an_error_that_says_so_and_keys_that_need_no_write_still_verify
     let authority = open().unwrap();
     authority.authenticate(&token, "").unwrap();
 }
+
+#[test]
+fn a_slide_that_waited_for_another_process_is_judged_at_the_time_it_writes() {
+    // Another process holds the write lock while the session lapses; the slide decided before
+    // the lapse must be judged by the clock read once the lock is ours, and not land.
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    let now = Timestamp::now();
+    let mut session = key(1, "alice", LoginType::Password, "");
+    session.expires_at = Timestamp::from_unix_micros(now.unix_micros() + 50_000);
+    store.insert(&session).unwrap();
+    let slide = KeyUpdate {
+        id: session.id,
+        last_used: now,
+        expires_at: now.saturating_add_seconds(86_400),
+        ip_address: remote_ip("192.0.2.1"),
+        previous_expires_at: session.expires_at,
+    };
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        other.execute_batch("COMMIT").unwrap();
+    });
+    store.apply(&slide, &tokenward::SystemClock).unwrap();
+    holder.join().unwrap();
+    let stored = store.get(&session.id).unwrap().unwrap();
+    assert_eq!(
+        stored.expires_at, session.expires_at,
+        "the lapsed session did not slide"
+    );
+    assert_eq!(stored.last_used, now, "last_used still moves");
+}
+
+#[test]
+fn a_time_outside_the_representable_range_is_a_corrupt_row_not_a_clamped_one() {
+    let (_dir, path) = db();
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .insert(&key(1, "alice", LoginType::Token, "ci"))
+        .unwrap();
+    Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE api_keys SET expires_at = ?1", [i64::MAX])
+        .unwrap();
+    let err = store.get(&KeyId::parse("key0000001").unwrap()).unwrap_err();
+    assert_eq!(err.code(), tokenward::Code::StoreCorrupt);
+    assert!(err.to_string().contains("column expires_at"), "{err}");
+}
+
+#[test]
+fn a_path_sqlite_cannot_take_is_an_io_error_not_a_corrupt_file() {
+    let err = SqliteStore::open("ke\0y.db").unwrap_err();
+    assert_eq!(err.code(), tokenward::Code::StoreIo, "{err}");
+}

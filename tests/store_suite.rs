@@ -150,6 +150,24 @@ macro_rules! store_suite {
             }
 
             #[test]
+            fn the_same_token_record_twice_is_a_name_conflict() {
+                let store = store();
+                let record = token(1, "alice", "ci");
+                store.insert(&record).unwrap();
+                assert_eq!(
+                    store.insert(&record).unwrap_err(),
+                    Error::NameConflict { name: "ci".into() }
+                );
+                // A session has no unique name: the id is what clashes.
+                let session = key(2, "alice", LoginType::Password, "", "2026-04-01T00:00:00Z");
+                store.insert(&session).unwrap();
+                assert_eq!(
+                    store.insert(&session).unwrap_err().code(),
+                    "store_constraint"
+                );
+            }
+
+            #[test]
             fn two_unnamed_token_keys_of_one_user_conflict_as_in_coders_index() {
                 // idx_api_key_name covers the empty name too; only other users' and
                 // non-token keys may share it.

@@ -294,6 +294,29 @@ impl SqliteStore {
         self.write_raw(op).map_err(|e| e.into_error(operation))
     }
 
+    /// [`SqliteStore::write`] for a write that depends on "now" (see `KeyStore::apply` and
+    /// `KeyStore::expire`): the clock is read only once the database's write lock is held
+    /// (`BEGIN IMMEDIATE`), on every attempt, so waiting for another process's lock never
+    /// leaves a stale "now" in the write.
+    fn write_at<T>(
+        &self,
+        operation: Operation,
+        clock: &dyn Clock,
+        mut op: impl FnMut(&Connection, Timestamp) -> Result<T, Failure>,
+    ) -> Result<T, Error> {
+        self.write(operation, |conn| {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let done = op(conn, clock.now()).and_then(|value| {
+                conn.execute_batch("COMMIT")?;
+                Ok(value)
+            });
+            if done.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            done
+        })
+    }
+
     /// [`SqliteStore::write`], leaving the failure to the caller to describe.
     fn write_raw<T>(
         &self,
@@ -491,10 +514,8 @@ impl KeyStore for SqliteStore {
 
     fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error> {
         let ip_address = update.ip_address.to_string();
-        let changed = self.write(Operation::Apply, |conn| {
+        let changed = self.write_at(Operation::Apply, clock, |conn, now| {
             let mut statement = conn.prepare_cached(APPLY)?;
-            // Read under the writer mutex, on every attempt: see `KeyStore::apply`.
-            let now = clock.now();
             Ok(statement.execute(params![
                 update.id.as_str(),
                 update.last_used.unix_micros(),
@@ -508,10 +529,9 @@ impl KeyStore for SqliteStore {
     }
 
     fn expire(&self, id: &KeyId, clock: &dyn Clock) -> Result<bool, Error> {
-        let changed = self.write(Operation::Expire, |conn| {
+        let changed = self.write_at(Operation::Expire, clock, |conn, now| {
             let mut statement = conn.prepare_cached(EXPIRE)?;
-            // Read under the writer mutex, on every attempt: see `KeyStore::expire`.
-            let expires_at = super::expired_at(clock.now());
+            let expires_at = super::expired_at(now);
             Ok(statement.execute(params![id.as_str(), expires_at.unix_micros()])?)
         })?;
         Ok(changed > 0)
@@ -596,7 +616,9 @@ impl Failure {
         }
         match self.code() {
             // A row that does not decode to a key.
-            None => StoreErrorKind::Corrupt,
+            None if matches!(self, Failure::Value(_)) => StoreErrorKind::Corrupt,
+            // The driver refused before SQLite ran (a NUL in a path, say).
+            None => StoreErrorKind::Io,
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreErrorKind::Busy,
             Some(ErrorCode::DatabaseCorrupt) => StoreErrorKind::Corrupt,
             Some(ErrorCode::NotADatabase) => StoreErrorKind::Incompatible,
@@ -969,5 +991,6 @@ fn integer(row: &Row<'_>, index: usize, column: &str, id: &str) -> Result<i64, F
 }
 
 fn time(row: &Row<'_>, index: usize, column: &str, id: &str) -> Result<Timestamp, Failure> {
-    integer(row, index, column, id).map(Timestamp::from_unix_micros)
+    Timestamp::try_from_unix_micros(integer(row, index, column, id)?)
+        .map_err(|e| bad(id, column, e))
 }
