@@ -1264,8 +1264,10 @@ fn a_database_in_a_read_only_directory_is_refused_at_open() {
         return;
     };
     let expected = format!(
-        "key store {}: open the key store: cannot write: attempt to write a readonly database",
-        path.display()
+        "key store {}: open the key store: cannot write: the directory {} is not writable: \
+         the WAL journal needs its -wal and -shm files beside the database",
+        path.display(),
+        path.parent().unwrap().display()
     );
     assert_eq!(outcome, Err(expected));
 }

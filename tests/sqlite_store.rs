@@ -16,7 +16,7 @@ use tokenward::Coded;
 use tokenward::key::remote_ip;
 use tokenward::{
     ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, ManualClock, Scope,
-    SqliteOptions, SqliteStore, Timestamp,
+    SqliteOptions, SqliteStore, StoreErrorKind, Timestamp,
 };
 
 fn key(n: u32, user: &str, login_type: LoginType, name: &str) -> ApiKey {
@@ -834,4 +834,137 @@ fn a_time_outside_the_representable_range_is_a_corrupt_row_not_a_clamped_one() {
 fn a_path_sqlite_cannot_take_is_an_io_error_not_a_corrupt_file() {
     let err = SqliteStore::open("ke\0y.db").unwrap_err();
     assert_eq!(err.code(), tokenward::Code::StoreIo, "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening without creating, and opening read-only
+
+fn existing() -> SqliteOptions {
+    let mut options = SqliteOptions::default();
+    options.create = false;
+    options
+}
+
+fn read_only() -> SqliteOptions {
+    let mut options = SqliteOptions::default();
+    options.read_only = true;
+    options
+}
+
+/// The files in `dir`, by name.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_missing_file_is_an_error_and_stays_missing_unless_created() {
+    let (dir, path) = db();
+    for options in [existing(), read_only()] {
+        let Err(Error::Store(e)) = SqliteStore::open_with(&path, options) else {
+            panic!("a missing file opened");
+        };
+        assert_eq!(e.kind(), StoreErrorKind::Io);
+        assert_eq!(
+            e.to_string(),
+            opening(&path, "no such database file (nothing was created)")
+        );
+        assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+    }
+    // `create: false` opens a file that exists.
+    SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open_with(&path, existing()).unwrap();
+    store
+        .insert(&key(1, "alice", LoginType::Token, "a"))
+        .unwrap();
+}
+
+#[test]
+fn an_empty_path_is_refused_rather_than_a_temporary_database() {
+    let message = store_error(SqliteStore::open(""));
+    assert_eq!(message, opening("", "no file named: the path is empty"));
+}
+
+#[test]
+fn a_read_only_store_reads_and_refuses_every_write() {
+    let (_dir, path) = db();
+    let writer = SqliteStore::open(&path).unwrap();
+    writer
+        .insert(&key(1, "alice", LoginType::Token, "a"))
+        .unwrap();
+    // The writer is still open: its -wal holds the commit, and the reader sees it.
+    let reader = SqliteStore::open_with(&path, read_only()).unwrap();
+    assert_eq!(
+        reader
+            .get(&KeyId::parse("key0000001").unwrap())
+            .unwrap()
+            .unwrap()
+            .token_name,
+        "a"
+    );
+    writer
+        .insert(&key(2, "alice", LoginType::Token, "b"))
+        .unwrap();
+    let listed = reader.list(&ListFilter::default()).unwrap();
+    assert_eq!(listed.len(), 2, "a later commit is seen too");
+    let refused = reader
+        .insert(&key(3, "alice", LoginType::Token, "c"))
+        .unwrap_err();
+    assert_eq!(refused.code(), tokenward::Code::StoreReadOnly, "{refused}");
+    let refused = reader
+        .delete(&KeyId::parse("key0000001").unwrap())
+        .unwrap_err();
+    assert_eq!(refused.code(), tokenward::Code::StoreReadOnly, "{refused}");
+    assert_eq!(writer.list(&ListFilter::default()).unwrap().len(), 2);
+}
+
+#[test]
+fn a_read_only_file_is_read_without_leaving_files_that_stop_later_writes() {
+    let (dir, path) = db();
+    SqliteStore::open(&path)
+        .unwrap()
+        .insert(&key(1, "alice", LoginType::Token, "a"))
+        .unwrap();
+    assert_eq!(files(dir.path()), ["keys.db"]);
+    set_mode(&path, 0o444);
+    let reader = SqliteStore::open_with(&path, read_only()).unwrap();
+    assert_eq!(reader.list(&ListFilter::default()).unwrap().len(), 1);
+    drop(reader);
+    // A -wal or -shm made now would carry mode 0444 and refuse the owner's writes later.
+    assert_eq!(files(dir.path()), ["keys.db"]);
+    set_mode(&path, 0o600);
+    let writer = SqliteStore::open(&path).unwrap();
+    writer
+        .insert(&key(2, "alice", LoginType::Token, "b"))
+        .unwrap();
+}
+
+#[test]
+fn a_read_only_open_neither_migrates_nor_takes_a_foreign_file() {
+    let (_dir, path) = db();
+    std::fs::write(&path, b"").unwrap();
+    let message = store_error(SqliteStore::open_with(&path, read_only()));
+    assert_eq!(
+        message,
+        opening(&path, "not a tokenward database: it has no schema")
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as it was");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT); PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+    let message = store_error(SqliteStore::open_with(&path, read_only()));
+    assert!(
+        message.starts_with(&opening(&path, "not a tokenward database: application_id")),
+        "{message}"
+    );
 }

@@ -120,15 +120,31 @@ pub struct SqliteOptions {
     /// connection holds two file descriptors (the database and its WAL), so this bounds what
     /// a burst of requests can take from the process's descriptor limit.
     pub max_readers: usize,
+    /// Whether a missing file is created (with the schema); when false, a missing file is an
+    /// error and nothing is created.
+    pub create: bool,
+    /// Open for reading only: nothing is created, migrated or written, and every write fails
+    /// as [`StoreErrorKind::ReadOnly`]. A file that this process may not write (a read-only
+    /// file, or one in a read-only directory) can be read so.
+    ///
+    /// Unless this process may write the file and its owner may too, a file whose `-wal`
+    /// holds no commits is read alone, without locks or the WAL (SQLite's `immutable`): a
+    /// read-only connection would otherwise (re)create the `-wal` and `-shm` files with the
+    /// database's mode, which could stop the owner's later writes. Read that way, a write
+    /// landing during the read may be missed or fail the read.
+    pub read_only: bool,
 }
 
 impl Default for SqliteOptions {
-    /// A 5-second busy timeout, up to 16 read connections, up to 8 of them kept idle.
+    /// A 5-second busy timeout, up to 16 read connections, up to 8 of them kept idle; a
+    /// missing file is created; read and write.
     fn default() -> SqliteOptions {
         SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_idle_readers: 8,
             max_readers: 16,
+            create: true,
+            read_only: false,
         }
     }
 }
@@ -156,6 +172,8 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     path: PathBuf,
     options: SqliteOptions,
+    /// How every connection of this store opens the file.
+    access: Access,
     writer: Mutex<Connection>,
     readers: Mutex<Readers>,
     /// Signalled whenever a read connection is returned or closed.
@@ -174,6 +192,7 @@ impl fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore")
             .field("path", &self.path)
             .field("options", &self.options)
+            .field("access", &self.access)
             .finish_non_exhaustive()
     }
 }
@@ -192,9 +211,19 @@ impl SqliteStore {
         SqliteStore::open_with(path, SqliteOptions::default())
     }
 
-    /// Opens the database at `path` as [`SqliteStore::open`] does, with `options`.
+    /// Opens the database at `path` as [`SqliteStore::open`] does, with `options`: a missing
+    /// file is an error unless [`SqliteOptions::create`] is set and
+    /// [`SqliteOptions::read_only`] is not.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<SqliteStore, Error> {
         let path = path.as_ref().to_path_buf();
+        if path.as_os_str().is_empty() {
+            // SQLite reads "" as a private temporary database, which vanishes on close.
+            return Err(open_error(
+                &path,
+                StoreErrorKind::Io,
+                "no file named: the path is empty",
+            ));
+        }
         match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(open_error(
@@ -210,17 +239,29 @@ impl SqliteStore {
                     "it is not a regular file, so not a database file",
                 ));
             }
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !creates(&options) => {
+                return Err(open_error(
+                    &path,
+                    StoreErrorKind::Io,
+                    "no such database file (nothing was created)",
+                ));
+            }
             _ => {} // Missing (SQLite creates it) or unreadable (SQLite says why).
         }
-        create_private(&path);
-        let mut writer = connect(&path, &options)?;
+        if options.read_only {
+            return SqliteStore::open_read_only(path, options);
+        }
+        if options.create {
+            create_private(&path);
+        }
+        let mut writer = connect(&path, &options, Access::ReadWrite)?;
         // SQLite opens a write-protected file read-only without a word; every write would
         // then fail. Refuse it now, while the operator is looking.
         if writer.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(open_error(
                 &path,
                 StoreErrorKind::ReadOnly,
-                "cannot write the file: it is read-only (check its permissions)",
+                format!("cannot write: {}", why_read_only(&path)),
             ));
         }
         let fail = |what: &str, e: Failure| opening_error(&path, what, e);
@@ -242,13 +283,81 @@ impl SqliteStore {
             ));
         }
         migrate(&mut writer, &path, &deadline)?;
-        Ok(SqliteStore {
+        Ok(SqliteStore::with_writer(
             path,
             options,
+            Access::ReadWrite,
+            writer,
+        ))
+    }
+
+    /// [`SqliteStore::open_with`] for [`SqliteOptions::read_only`]: checks the schema it
+    /// cannot migrate.
+    fn open_read_only(path: PathBuf, options: SqliteOptions) -> Result<SqliteStore, Error> {
+        // Commits not yet copied into the file itself; `immutable` would not see them.
+        let wal_holds_commits =
+            std::fs::metadata(sidecar(&path, "-wal")).is_ok_and(|meta| meta.len() > 0);
+        let attempts: &[Access] = if owner_and_process_may_write(&path) {
+            // Any -wal and -shm created are the ones a writer would create; when the
+            // directory refuses them, the file alone may hold every commit.
+            if wal_holds_commits {
+                &[Access::ReadOnly]
+            } else {
+                &[Access::ReadOnly, Access::Immutable]
+            }
+        } else if wal_holds_commits {
+            &[Access::ReadOnly]
+        } else {
+            &[Access::Immutable]
+        };
+        let deadline = Deadline::start(options.busy_timeout);
+        let mut failure = Failure::Value("no way to open the file".to_owned());
+        for &access in attempts {
+            let conn = connect(&path, &options, access)?;
+            // The first read opens the WAL, which is where a read-only open can fail.
+            match retry(&deadline, || {
+                Ok(conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))?)
+            }) {
+                Ok(version) => {
+                    check_version(&path, version)?;
+                    if version < SCHEMA_VERSION {
+                        return Err(open_error(
+                            &path,
+                            StoreErrorKind::Incompatible,
+                            not_migrated(version),
+                        ));
+                    }
+                    check_application_id(&conn, &path, &deadline)?;
+                    return Ok(SqliteStore::with_writer(path, options, access, conn));
+                }
+                Err(e) => {
+                    failure = with_os_error(&conn, e);
+                    // Only a file that cannot be shared read-only is worth the next attempt.
+                    let unshareable = failure.kind() == StoreErrorKind::ReadOnly
+                        || failure.code() == Some(ErrorCode::CannotOpen);
+                    if !unshareable {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(opening_error(&path, "read the schema version", failure))
+    }
+
+    fn with_writer(
+        path: PathBuf,
+        options: SqliteOptions,
+        access: Access,
+        writer: Connection,
+    ) -> SqliteStore {
+        SqliteStore {
+            path,
+            options,
+            access,
             writer: Mutex::new(writer),
             readers: Mutex::new(Readers::default()),
             reader_returned: Condvar::new(),
-        })
+        }
     }
 
     /// The file this store reads and writes.
@@ -369,7 +478,7 @@ impl SqliteStore {
         }
         readers.open += 1;
         drop(readers);
-        let opened = connect(&self.path, &self.options).and_then(|conn| {
+        let opened = connect(&self.path, &self.options, self.access).and_then(|conn| {
             // A reader never writes: a bug that tried would fail here instead of taking a lock.
             conn.pragma_update(None, "query_only", true)
                 .map_err(|e| with_os_error(&conn, e.into()).into_error(operation))?;
@@ -734,7 +843,6 @@ fn retry<T>(deadline: &Deadline, mut op: impl FnMut() -> Result<T, Failure>) -> 
     }
 }
 
-/// A connection with tokenward's per-connection settings.
 /// Creates a missing database file readable by its owner only: it holds `hashed_secret`,
 /// which is itself a secret (spec §2). SQLite gives the WAL and shared-memory files the same
 /// mode. An existing file is left as it is; any failure is left for SQLite to report.
@@ -750,13 +858,45 @@ fn create_private(path: &Path) {
     }
 }
 
-fn connect(path: &Path, options: &SqliteOptions) -> Result<Connection, Error> {
-    // No URI parsing: a path is a path, even when it starts with "file:".
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| opening_error(path, "open", Failure::Sqlite(e)))?;
+/// How a connection opens the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Access {
+    /// Read and write (creating the file when the options say so).
+    ReadWrite,
+    /// Read only, through the WAL and its shared memory.
+    ReadOnly,
+    /// Read only, the main file alone, without locks (SQLite's `immutable`).
+    Immutable,
+}
+
+/// Whether `options` may create a missing file.
+fn creates(options: &SqliteOptions) -> bool {
+    options.create && !options.read_only
+}
+
+/// A connection with tokenward's per-connection settings.
+fn connect(path: &Path, options: &SqliteOptions, access: Access) -> Result<Connection, Error> {
+    let opened = match access {
+        Access::ReadWrite => {
+            let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if options.create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+            // No URI parsing: a path is a path, even when it starts with "file:".
+            Connection::open_with_flags(path, flags)
+        }
+        Access::ReadOnly => Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+        Access::Immutable => Connection::open_with_flags(
+            format!("{}?immutable=1", file_uri(path)),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ),
+    };
+    let conn = opened.map_err(|e| opening_error(path, "open", Failure::Sqlite(e)))?;
     let configure = || -> Result<(), rusqlite::Error> {
         // SQLite takes whole milliseconds in a C int (rusqlite panics beyond): about 24 days.
         conn.busy_timeout(
@@ -787,10 +927,87 @@ fn opening_error(path: &Path, what: &str, failure: Failure) -> Error {
              write there?)"
                 .to_owned()
         }
-        StoreErrorKind::ReadOnly => format!("cannot write: {failure}"),
+        StoreErrorKind::ReadOnly => format!("cannot write: {}", why_read_only(path)),
         _ => format!("{what}: {failure}"),
     };
     open_error(path, kind, cause)
+}
+
+/// Why SQLite could not write at `path`, in words the operator can act on: the file itself,
+/// or the directory where the WAL's `-wal` and `-shm` files must be created.
+fn why_read_only(path: &Path) -> String {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Err(e) if e.kind() == io::ErrorKind::ReadOnlyFilesystem => {
+            "the file system is mounted read-only".to_owned()
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            "the file is read-only (check its permissions)".to_owned()
+        }
+        Err(e) => format!("the file cannot be opened for writing: {e}"),
+        Ok(_) => {
+            let directory = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.display().to_string(),
+                _ => ".".to_owned(),
+            };
+            format!(
+                "the directory {directory} is not writable: the WAL journal needs its -wal \
+                 and -shm files beside the database"
+            )
+        }
+    }
+}
+
+/// Why a read-only open refuses a schema it would have to migrate.
+fn not_migrated(version: i64) -> String {
+    if version == 0 {
+        "not a tokenward database: it has no schema".to_owned()
+    } else {
+        format!(
+            "database schema version {version} is older than this tokenward's \
+             ({SCHEMA_VERSION}); open it for writing once to upgrade it"
+        )
+    }
+}
+
+/// The file SQLite keeps beside the database: `-wal` or `-shm`.
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Whether this process may write `path` and its mode lets its owner write: then the `-wal`
+/// and `-shm` files a read-only connection creates (with the database's owner and mode) do
+/// not stand in the owner's way later.
+fn owner_and_process_may_write(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let owner_writes =
+            std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o200 != 0);
+        owner_writes && std::fs::OpenOptions::new().write(true).open(path).is_ok()
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::OpenOptions::new().write(true).open(path).is_ok()
+    }
+}
+
+/// `path` as an SQLite `file:` URI, every byte outside the unreserved set percent-encoded.
+fn file_uri(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec();
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().into_owned().into_bytes();
+    let mut uri = String::from("file:");
+    for byte in bytes {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
 }
 
 /// An [`Operation::Open`] failure naming the file (shown to the operator, never in a detail).
