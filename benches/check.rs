@@ -10,7 +10,6 @@ mod support;
 
 use support::measure;
 use tokenward::check::verify;
-use tokenward::key::remote_ip;
 use tokenward::{ApiKey, KeyId, LoginType, SecretHash, Settings, Timestamp, Token};
 
 fn main() {
@@ -27,7 +26,7 @@ fn main() {
     );
     record.last_used = Timestamp::from_unix_micros(now.unix_micros() - 600_000_000);
     record.lifetime_seconds = 86_400 * 7;
-    record.ip_address = remote_ip("203.0.113.7");
+    record.ip_address = "203.0.113.7".parse().unwrap();
     let settings = Settings::default();
 
     let sha2 = measure(|| {

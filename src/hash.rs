@@ -62,7 +62,7 @@ impl fmt::Debug for SecretHash {
 }
 
 /// Lower-case hexadecimal, for the JSON storage form of `hashed_secret`.
-pub fn to_hex(bytes: &[u8]) -> String {
+pub(crate) fn to_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
@@ -73,7 +73,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 /// Bytes from hexadecimal (either case); `None` for odd lengths or non-hex characters.
-pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     fn nibble(c: u8) -> Option<u8> {
         (c as char).to_digit(16).map(|d| d as u8)
     }

@@ -34,7 +34,7 @@ impl HttpAnswer {
 /// Coder's answer to any error or rejection: its status, `{"message","detail","validations"}`
 /// as Go's encoder writes it, and for a rejected token the RFC 6750 challenge.
 ///
-/// Takes an [`Error`](crate::Error) or a bare [`Rejection`]; every binding's middleware and
+/// Takes an [`Error`](crate::Error) or a bare [`Rejection`](crate::Rejection); every binding's middleware and
 /// handlers answer through this one function.
 pub fn answer(error: &(impl Coded + ?Sized), settings: &Settings) -> HttpAnswer {
     let mut headers = vec![("Content-Type", CONTENT_TYPE.to_owned())];

@@ -622,7 +622,7 @@ fn is_uuid(text: &str) -> bool {
 
 /// The request's remote address as Coder records it: a bare IP, printed bare; anything else
 /// (a port, a zone, leading zeros, empty) is `0.0.0.0` (spec §4.1 step 4, DESIGN fine points).
-pub fn remote_ip(remote_addr: &str) -> IpAddr {
+pub(crate) fn remote_ip(remote_addr: &str) -> IpAddr {
     IpAddr::from_str(remote_addr)
         .map(|ip| ip.to_canonical())
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))

@@ -13,7 +13,6 @@ use common::ts;
 use rusqlite::Connection;
 use tempfile::TempDir;
 use tokenward::Coded;
-use tokenward::key::remote_ip;
 use tokenward::{
     ApiKey, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, ManualClock, Scope,
     SqliteOptions, SqliteStore, StoreErrorKind, Timestamp,
@@ -50,7 +49,7 @@ fn store_error(result: Result<SqliteStore, Error>) -> String {
 fn odd_keys() -> Vec<ApiKey> {
     let mut wrong_hash = key(1, "alice", LoginType::Token, "ci");
     wrong_hash.hashed_secret = vec![1, 2, 3];
-    wrong_hash.ip_address = remote_ip("2001:db8::7");
+    wrong_hash.ip_address = "2001:db8::7".parse().unwrap();
     wrong_hash.last_used = ts("0001-01-01T00:00:00Z"); // Go's zero time, older Coder rows
     wrong_hash.lifetime_seconds = -5;
     wrong_hash.scopes = vec![
@@ -70,7 +69,7 @@ fn odd_keys() -> Vec<ApiKey> {
     let mut empty_hash = key(2, "user:default/jane", LoginType::OAuth2ProviderApp, "");
     empty_hash.hashed_secret = Vec::new();
     empty_hash.scopes = Vec::new();
-    empty_hash.ip_address = remote_ip("::1");
+    empty_hash.ip_address = "::1".parse().unwrap();
     empty_hash.lifetime_seconds = i64::MAX;
 
     let mut extremes = key(
@@ -84,7 +83,7 @@ fn odd_keys() -> Vec<ApiKey> {
     extremes.created_at = Timestamp::from_unix_micros(-1);
     extremes.updated_at = Timestamp::MIN;
     extremes.lifetime_seconds = i64::MIN;
-    extremes.ip_address = remote_ip("0.0.0.0");
+    extremes.ip_address = "0.0.0.0".parse().unwrap();
 
     let mut rest: Vec<ApiKey> = [
         LoginType::Github,
@@ -274,7 +273,7 @@ fn two_handles_on_one_file_see_each_others_writes() {
         id: k.id,
         last_used: ts("2026-03-01T12:00:00Z"),
         expires_at: ts("2026-04-02T00:00:00Z"),
-        ip_address: remote_ip("1.1.1.1"),
+        ip_address: "1.1.1.1".parse().unwrap(),
         previous_expires_at: k.expires_at,
     };
     assert!(a.apply(&update, &update.last_used).unwrap());
@@ -512,7 +511,7 @@ fn concurrent_writers_and_readers_on_several_handles_never_see_locked() {
                         id: k.id,
                         last_used: ts("2026-03-02T00:00:00Z"),
                         expires_at: k.expires_at,
-                        ip_address: remote_ip("10.0.0.1"),
+                        ip_address: "10.0.0.1".parse().unwrap(),
                         previous_expires_at: k.expires_at,
                     };
                     assert!(store.apply(&update, &update.last_used).unwrap());
@@ -795,7 +794,7 @@ fn a_slide_that_waited_for_another_process_is_judged_at_the_time_it_writes() {
         id: session.id,
         last_used: now,
         expires_at: now.saturating_add_seconds(86_400),
-        ip_address: remote_ip("192.0.2.1"),
+        ip_address: "192.0.2.1".parse().unwrap(),
         previous_expires_at: session.expires_at,
     };
     let other = Connection::open(&path).unwrap();

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use common::{Wrapped, key, ts};
 use tokenward::Coded;
-use tokenward::key::remote_ip;
 use tokenward::store::{KeyStore, ListFilter, MemoryStore};
 use tokenward::{ApiKey, Error, KeyId, KeyUpdate, LoginType, ManualClock, Scope, Timestamp};
 
@@ -42,7 +41,7 @@ macro_rules! store_suite {
                 let store = store();
                 let mut k = token(1, "alice", "ci");
                 k.hashed_secret = vec![1, 2, 3]; // a wrong-length hash survives as stored
-                k.ip_address = remote_ip("2001:db8::7");
+                k.ip_address = "2001:db8::7".parse().unwrap();
                 k.last_used = ts("0001-01-01T00:00:00Z"); // Go's zero time, older rows
                 k.lifetime_seconds = -5;
                 k.scopes = vec![
@@ -291,7 +290,7 @@ macro_rules! store_suite {
                     id: k.id,
                     last_used: ts("2026-03-01T12:00:00Z"),
                     expires_at: ts("2026-03-02T12:00:00Z"),
-                    ip_address: remote_ip("1.1.1.1"),
+                    ip_address: "1.1.1.1".parse().unwrap(),
                     previous_expires_at: k.expires_at,
                 };
                 assert!(store.apply(&update, &update.last_used).unwrap());
@@ -308,7 +307,7 @@ macro_rules! store_suite {
                 let stale = KeyUpdate {
                     last_used: ts("2026-03-01T06:00:00Z"),
                     expires_at: ts("2026-03-02T06:00:00Z"),
-                    ip_address: remote_ip("9.9.9.9"),
+                    ip_address: "9.9.9.9".parse().unwrap(),
                     ..update
                 };
                 store.apply(&stale, &stale.last_used).unwrap();
@@ -337,7 +336,7 @@ macro_rules! store_suite {
                     id: k.id,
                     last_used: now,
                     expires_at: ts("2026-03-02T12:00:00Z"),
-                    ip_address: remote_ip("1.1.1.1"),
+                    ip_address: "1.1.1.1".parse().unwrap(),
                     previous_expires_at: k.expires_at,
                 };
                 store.apply(&slide, &now).unwrap();
@@ -355,7 +354,7 @@ macro_rules! store_suite {
                     id: k.id,
                     last_used: ts("2026-03-01T23:59:00Z"),
                     expires_at: ts("2026-03-02T23:59:00Z"),
-                    ip_address: remote_ip("1.1.1.1"),
+                    ip_address: "1.1.1.1".parse().unwrap(),
                     previous_expires_at: k.expires_at,
                 };
                 // Written one microsecond after the lapse: last_used moves, the expiry does not.

@@ -4,7 +4,6 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use tokenward::key::remote_ip;
 use tokenward::{
     ApiKey, Clock, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, SecretHash, Timestamp,
 };
@@ -24,7 +23,7 @@ pub fn key(n: u32, user: &str, login_type: LoginType, name: &str, expires_at: &s
         ts(expires_at),
     );
     key.updated_at = ts("2026-03-01T00:00:00Z");
-    key.ip_address = remote_ip("203.0.113.7");
+    key.ip_address = "203.0.113.7".parse().unwrap();
     key.token_name = name.into();
     key
 }
