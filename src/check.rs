@@ -248,7 +248,7 @@ pub fn try_verify<K: Borrow<ApiKey>, E: Into<Error>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::{AllowEntry, LoginType, Scope, remote_ip};
+    use crate::key::LoginType;
 
     const SECRET: &str = "abcdefghijklmnopqrstuv";
     const TOKEN: &str = "0123456789-abcdefghijklmnopqrstuv";
@@ -258,21 +258,17 @@ mod tests {
     }
 
     fn record(expires_at: &str) -> ApiKey {
-        ApiKey {
-            id: KeyId::parse("0123456789").unwrap(),
-            hashed_secret: SecretHash::of_bytes(SECRET.as_bytes()).as_bytes().to_vec(),
-            user_id: "u".into(),
-            last_used: ts("2026-03-01T11:30:00Z"),
-            expires_at: ts(expires_at),
-            created_at: ts("2026-03-01T00:00:00Z"),
-            updated_at: ts("2026-03-01T00:00:00Z"),
-            login_type: LoginType::Token,
-            lifetime_seconds: 86_400,
-            ip_address: remote_ip("0.0.0.0"),
-            token_name: "t".into(),
-            scopes: vec![Scope::public("all").unwrap()],
-            allow_list: vec![AllowEntry::wildcard()],
-        }
+        let mut key = ApiKey::new(
+            KeyId::parse("0123456789").unwrap(),
+            SecretHash::of_bytes(SECRET.as_bytes()).as_bytes(),
+            "u",
+            LoginType::Token,
+            ts("2026-03-01T00:00:00Z"),
+            ts(expires_at),
+        );
+        key.last_used = ts("2026-03-01T11:30:00Z");
+        key.token_name = "t".into();
+        key
     }
 
     fn run(

@@ -651,21 +651,19 @@ mod tests {
     use crate::refresh::KeyUpdate;
 
     fn record() -> ApiKey {
-        ApiKey {
-            id: KeyId::parse("0123456789").unwrap(),
-            hashed_secret: vec![0xab; 32],
-            user_id: "user-1".into(),
-            last_used: Timestamp::UNIX_EPOCH,
-            expires_at: Timestamp::parse_rfc3339("2026-03-08T12:00:00Z").unwrap(),
-            created_at: Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap(),
-            updated_at: Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap(),
-            login_type: LoginType::Token,
-            lifetime_seconds: 604_800,
-            ip_address: remote_ip("1.2.3.4"),
-            token_name: "ci".into(),
-            scopes: vec![Scope::public("application_connect").unwrap()],
-            allow_list: vec![AllowEntry::wildcard()],
-        }
+        let mut key = ApiKey::new(
+            KeyId::parse("0123456789").unwrap(),
+            [0xab; 32],
+            "user-1",
+            LoginType::Token,
+            Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap(),
+            Timestamp::parse_rfc3339("2026-03-08T12:00:00Z").unwrap(),
+        );
+        key.lifetime_seconds = 604_800;
+        key.ip_address = remote_ip("1.2.3.4");
+        key.token_name = "ci".into();
+        key.scopes = vec![Scope::public("application_connect").unwrap()];
+        key
     }
 
     #[test]

@@ -110,7 +110,6 @@ fn slides(key: &ApiKey, now: Timestamp, settings: &Settings) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::{AllowEntry, Scope};
 
     const NOW: &str = "2026-03-01T12:00:00Z";
 
@@ -126,21 +125,18 @@ mod tests {
         last_used: Timestamp,
         expires_at: Timestamp,
     ) -> ApiKey {
-        ApiKey {
-            id: KeyId::parse("0123456789").unwrap(),
-            hashed_secret: vec![0; 32],
-            user_id: "u".into(),
-            last_used,
-            expires_at,
-            created_at: at(-HOUR_MICROS * 48),
-            updated_at: at(-HOUR_MICROS * 48),
+        let mut key = ApiKey::new(
+            KeyId::parse("0123456789").unwrap(),
+            [0; 32],
+            "u",
             login_type,
-            lifetime_seconds,
-            ip_address: remote_ip("9.9.9.9"),
-            token_name: String::new(),
-            scopes: vec![Scope::public("all").unwrap()],
-            allow_list: vec![AllowEntry::wildcard()],
-        }
+            at(-HOUR_MICROS * 48),
+            expires_at,
+        );
+        key.last_used = last_used;
+        key.lifetime_seconds = lifetime_seconds;
+        key.ip_address = remote_ip("9.9.9.9");
+        key
     }
 
     fn decide(k: &ApiKey) -> Option<KeyUpdate> {
