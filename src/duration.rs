@@ -417,55 +417,23 @@ mod tests {
         assert_eq!(Duration::MAX.as_micros(), i64::MAX / 1000);
     }
 
-    /// Go's own parseDurationTests table (time/time_test.go).
+    /// Go's whole parseDurationTests table is in `tests/vectors/duration.json`; these are the
+    /// behaviours it pins.
     #[test]
-    fn parse_accepts_every_example_of_go_time_tests() {
+    fn parse_accepts_signs_fractions_both_micro_signs_and_chained_units() {
         let cases: &[(&str, i64)] = &[
-            ("0", 0),
-            ("5s", 5 * S),
-            ("30s", 30 * S),
-            ("1478s", 1478 * S),
-            ("-5s", -5 * S),
             ("+5s", 5 * S),
-            ("-0", 0),
-            ("+0", 0),
-            ("5.0s", 5 * S),
-            ("5.6s", 5 * S + 600 * MS),
-            ("5.s", 5 * S),
+            ("-2m3.4s", -(2 * M + 3 * S + 400 * MS)),
             (".5s", 500 * MS),
-            ("1.0s", S),
-            ("1.00s", S),
-            ("1.004s", S + 4 * MS),
-            ("1.0040s", S + 4 * MS),
-            ("100.00100s", 100 * S + MS),
-            ("10ns", 10 * NS),
-            ("11us", 11 * US),
+            ("5.s", 5 * S),
             ("12\u{b5}s", 12 * US),
             ("12\u{3bc}s", 12 * US),
-            ("13ms", 13 * MS),
-            ("14s", 14 * S),
-            ("15m", 15 * M),
-            ("16h", 16 * H),
-            ("3h30m", 3 * H + 30 * M),
-            ("10.5s4m", 4 * M + 10 * S + 500 * MS),
-            ("-2m3.4s", -(2 * M + 3 * S + 400 * MS)),
             (
                 "1h2m3s4ms5us6ns",
                 H + 2 * M + 3 * S + 4 * MS + 5 * US + 6 * NS,
             ),
-            ("39h9m14.425s", 39 * H + 9 * M + 14 * S + 425 * MS),
-            ("52763797000ns", 52_763_797_000),
             ("0.3333333333333333333h", 20 * M),
-            ("9007199254740993ns", (1 << 53) + 1),
-            ("9223372036854775807ns", i64::MAX),
-            ("9223372036854775.807us", i64::MAX),
-            ("9223372036s854ms775us807ns", i64::MAX),
             ("-9223372036854775808ns", i64::MIN),
-            ("-9223372036854775.808us", i64::MIN),
-            ("-9223372036s854ms775us808ns", i64::MIN),
-            ("-2562047h47m16.854775808s", i64::MIN),
-            ("0.100000000000000000000h", 6 * M),
-            ("0.830103483285477580700h", 49 * M + 48 * S + 372_539_827),
         ];
         for &(input, want) in cases {
             assert_eq!(parse_ok(input), want, "{input:?}");

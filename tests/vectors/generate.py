@@ -1293,6 +1293,29 @@ DURATION = [
     df("format_minus_one_and_a_half_microseconds", -1500, "-1.5µs"),
 ]
 
+# Go's own parseDurationTests table (time/time_test.go), every case, as Go answers it.
+GO_PARSE_TABLE = [
+    ("5s", 5 * S), ("30s", 30 * S), ("1478s", 1478 * S), ("-5s", -5 * S), ("+5s", 5 * S),
+    ("5.0s", 5 * S), ("5.6s", 5 * S + 600 * MS), ("5.s", 5 * S), (".5s", 500 * MS),
+    ("1.0s", S), ("1.00s", S), ("1.004s", S + 4 * MS), ("1.0040s", S + 4 * MS),
+    ("100.00100s", 100 * S + MS), ("10ns", 10 * NS), ("11us", 11 * US), ("12\u00b5s", 12 * US),
+    ("12\u03bcs", 12 * US), ("13ms", 13 * MS), ("14s", 14 * S), ("15m", 15 * MIN),
+    ("16h", 16 * H), ("3h30m", 3 * H + 30 * MIN), ("10.5s4m", 4 * MIN + 10 * S + 500 * MS),
+    ("-2m3.4s", -(2 * MIN + 3 * S + 400 * MS)),
+    ("1h2m3s4ms5us6ns", H + 2 * MIN + 3 * S + 4 * MS + 5 * US + 6 * NS),
+    ("39h9m14.425s", 39 * H + 9 * MIN + 14 * S + 425 * MS), ("52763797000ns", 52763797000),
+    ("0.3333333333333333333h", 20 * MIN), ("9007199254740993ns", (1 << 53) + 1),
+    ("9223372036854775807ns", I64_MAX), ("9223372036854775.807us", I64_MAX),
+    ("9223372036s854ms775us807ns", I64_MAX), ("-9223372036854775808ns", I64_MIN),
+    ("-9223372036854775.808us", I64_MIN), ("-9223372036s854ms775us808ns", I64_MIN),
+    ("-2562047h47m16.854775808s", I64_MIN), ("0.100000000000000000000h", 6 * MIN),
+    ("0.830103483285477580700h", 49 * MIN + 48 * S + 372539827),
+]
+DURATION += [
+    dp(f"go_parse_table_{i:02d}", text, nanos, spec="Go time_test.go parseDurationTests")
+    for i, (text, nanos) in enumerate(GO_PARSE_TABLE, 1)
+]
+
 
 # --------------------------------------------------------------------------------------------
 # ip.json
