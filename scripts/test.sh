@@ -36,7 +36,7 @@ cargo clippy --all-targets --locked -- -D warnings
 step "docs build without warnings (every public item is documented)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 
-step "the library builds without the CLI"
+step "the pure checks build alone: no SQLite, no clap (default-features = false)"
 cargo check --locked --lib --no-default-features
 
 step "cargo test"

@@ -12,7 +12,9 @@ use crate::issue::{self, CreateTokenRequest, NewKey, User};
 use crate::key::{ApiKey, LoginType};
 use crate::refresh::KeyUpdate;
 use crate::settings::Settings;
-use crate::store::{KeyStore, ListFilter, MemoryStore, PURGE_BATCH, SqliteStore};
+#[cfg(feature = "sqlite")]
+use crate::store::SqliteStore;
+use crate::store::{KeyStore, ListFilter, MemoryStore, PURGE_BATCH};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::token::KeyId;
 
@@ -73,7 +75,14 @@ impl Authority {
     pub fn open(url: &str, settings: Settings) -> Result<Authority, Error> {
         let store: Arc<dyn KeyStore> = match StoreUrl::parse(url)? {
             StoreUrl::Memory => Arc::new(MemoryStore::new()),
+            #[cfg(feature = "sqlite")]
             StoreUrl::Sqlite(path) => Arc::new(SqliteStore::open(path)?),
+            #[cfg(not(feature = "sqlite"))]
+            StoreUrl::Sqlite(_) => {
+                return Err(Error::InvalidArgument(
+                    "the SQLite store is not in this build (cargo feature \"sqlite\")".into(),
+                ));
+            }
         };
         Authority::new(store, settings)
     }

@@ -78,6 +78,8 @@ pub use issue::{CreateTokenRequest, NewKey, User};
 pub use key::{AllowEntry, ApiKey, LoginType, PublicApiKey, Scope};
 pub use refresh::KeyUpdate;
 pub use settings::{Settings, SettingsError};
-pub use store::{KeyStore, ListFilter, MemoryStore, SqliteOptions, SqliteStore};
+pub use store::{KeyStore, ListFilter, MemoryStore};
+#[cfg(feature = "sqlite")]
+pub use store::{SqliteOptions, SqliteStore};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp, TimestampError};
 pub use token::{KeyId, ParseError, Secret, Token};

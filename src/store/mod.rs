@@ -11,9 +11,11 @@ use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 mod memory;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 
 /// Coder's purge deletes at most this many expired keys per batch (spec §3, dbpurge).
