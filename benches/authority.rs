@@ -5,7 +5,7 @@
 //!
 //! Workload: 10,000 keys used round robin. For SQLite the clock advances 6 ms per request, so
 //! each key is used once a simulated minute and its `last_used` is written once a simulated
-//! hour (Coder's cadence, spec §7.1): about 1 request in 60 writes.
+//! hour (Coder's cadence, compatibility §7.1): about 1 request in 60 writes.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -26,7 +26,7 @@ const GENERATED_NAME_ATTEMPTS: u32 = 8;
 ///
 /// Users come from the host as [`User`] (`id` + site roles). An actor may act on another
 /// user's keys only with the Owner role; otherwise another user's key is "not found", as Coder
-/// answers (spec §4.6).
+/// answers (compatibility §4.6).
 pub struct Authority {
     store: Arc<dyn KeyStore>,
     settings: Settings,
@@ -118,7 +118,7 @@ impl Authority {
         self.clock.now()
     }
 
-    /// Mints a named API token for `target` (spec §4.2) and stores it. The actor must be the
+    /// Mints a named API token for `target` (compatibility §4.2) and stores it. The actor must be the
     /// target or an Owner; the lifetime is limited by the *target's* roles.
     pub fn create_token(
         &self,
@@ -149,7 +149,7 @@ impl Authority {
         }
     }
 
-    /// Mints a login session for `user` lasting `session_duration` (spec §4.4) and stores it.
+    /// Mints a login session for `user` lasting `session_duration` (compatibility §4.4) and stores it.
     pub fn create_session(
         &self,
         user: &User,
@@ -167,7 +167,7 @@ impl Authority {
         Ok(minted)
     }
 
-    /// Mints a "new session key" for `user` (spec §4.3, Coder's `POST /users/{user}/keys`):
+    /// Mints a "new session key" for `user` (compatibility §4.3, Coder's `POST /users/{user}/keys`):
     /// login type `password`, lasting `default_token_lifetime`, scopes `[coder:all]`, no name.
     pub fn create_session_key(&self, user: &User, remote_addr: &str) -> Result<NewKey, Error> {
         let minted = issue::session_key(
@@ -181,7 +181,7 @@ impl Authority {
         Ok(minted)
     }
 
-    /// Checks a presented token (spec §6 rows 1-5 and 3b), then writes the refresh (§7). A
+    /// Checks a presented token (compatibility §6 rows 1-5 and 3b), then writes the refresh (§7). A
     /// rejected token is [`Error::Rejected`]; a store failure is [`Error::Store`] (Coder's
     /// 500), never a 401.
     pub fn authenticate(&self, presented: &str, remote_addr: &str) -> Result<Authenticated, Error> {
@@ -210,12 +210,12 @@ impl Authority {
         })
     }
 
-    /// The longest lifetime `target` may request (`tokenconfig`, spec §4.6).
+    /// The longest lifetime `target` may request (`tokenconfig`, compatibility §4.6).
     pub fn token_config(&self, target: &User) -> Duration {
         issue::max_token_lifetime(&self.settings, target)
     }
 
-    /// Named tokens (login type `token`) visible to `actor`, oldest first (spec §4.6).
+    /// Named tokens (login type `token`) visible to `actor`, oldest first (compatibility §4.6).
     pub fn list_tokens(&self, actor: &User, options: &ListTokens) -> Result<Vec<ApiKey>, Error> {
         let user_id = if options.all {
             None
@@ -253,7 +253,7 @@ impl Authority {
     }
 
     /// Resolves what an operator typed: a token name of `user_id` first, then the text before
-    /// the first `-` as a key id, so a whole token works too (Coder's `tokens rm`, spec §4.8).
+    /// the first `-` as a key id, so a whole token works too (Coder's `tokens rm`, compatibility §4.8).
     pub fn find_token(
         &self,
         actor: &User,
@@ -278,7 +278,7 @@ impl Authority {
         }
     }
 
-    /// Ends a key now, keeping its row for audit (spec §4.6); expiring an expired key changes
+    /// Ends a key now, keeping its row for audit (compatibility §4.6); expiring an expired key changes
     /// nothing. Another user's key is not found unless the actor is an Owner.
     ///
     /// The store reads this authority's clock inside its write and stores one microsecond
@@ -303,13 +303,13 @@ impl Authority {
         }
     }
 
-    /// Deletes every key of a user, as Coder does when a user is deleted (spec §3 triggers).
+    /// Deletes every key of a user, as Coder does when a user is deleted (compatibility §3 triggers).
     pub fn delete_user_keys(&self, user_id: &str) -> Result<u64, Error> {
         self.store.delete_by_user(user_id)
     }
 
     /// Deletes keys expired longer than `api_keys_retention` ago, in batches of 10,000
-    /// (spec §3); a retention of zero disables the purge. Returns how many were deleted.
+    /// (compatibility §3); a retention of zero disables the purge. Returns how many were deleted.
     pub fn purge_expired(&self) -> Result<u64, Error> {
         let retention = self.settings.api_keys_retention;
         if retention <= Duration::ZERO {

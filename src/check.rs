@@ -1,4 +1,4 @@
-//! The checks on a presented token, in Coder's order (spec §6 rows 1-5): missing, malformed,
+//! The checks on a presented token, in Coder's order (compatibility §6 rows 1-5): missing, malformed,
 //! unknown id, invalid secret, expired. Pure: the caller fetches the record.
 
 use std::borrow::Borrow;
@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::{KeyId, ParseError, Token, split};
 
-/// Coder's `SignedOutErrorMessage`, the message of every soft rejection (spec §6).
+/// Coder's `SignedOutErrorMessage`, the message of every soft rejection (compatibility §6).
 pub const SIGNED_OUT_MESSAGE: &str =
     "You are signed out or your session has expired. Please sign in again to continue.";
 
@@ -52,7 +52,7 @@ impl fmt::Display for RejectionKind {
     }
 }
 
-/// A presented token that does not authenticate, with Coder's answer for it (spec §6).
+/// A presented token that does not authenticate, with Coder's answer for it (compatibility §6).
 /// Never contains the secret.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{kind}: {detail}")]
@@ -113,7 +113,7 @@ impl Rejection {
         self.kind.code()
     }
 
-    /// Coder's `message`: `SignedOutErrorMessage` for every rejection (spec §6).
+    /// Coder's `message`: `SignedOutErrorMessage` for every rejection (compatibility §6).
     pub fn message(&self) -> &'static str {
         SIGNED_OUT_MESSAGE
     }
@@ -135,7 +135,7 @@ impl Rejection {
 pub struct Verified<K> {
     /// The key as it was fetched (before `update`).
     pub key: K,
-    /// What to write back, if anything (spec §7).
+    /// What to write back, if anything (compatibility §7).
     pub update: Option<KeyUpdate>,
 }
 
@@ -178,7 +178,7 @@ fn check_parts<K: Borrow<ApiKey>>(
     remote_addr: &str,
 ) -> Result<Verified<K>, Rejection> {
     let record = key.borrow();
-    // DESIGN fine points: a record for another id is no record at all.
+    // fine points: a record for another id is no record at all.
     if record.id != id {
         return Err(Rejection::unknown_key());
     }
@@ -225,7 +225,7 @@ pub fn verify_record<'k>(
 }
 
 /// [`verify`] with a lookup that can fail: a failure is passed on as the error it is (for a
-/// store, Coder's 500, spec §6 row 3b), never a 401, so a database outage is not reported as
+/// store, Coder's 500, compatibility §6 row 3b), never a 401, so a database outage is not reported as
 /// an invalid key.
 pub fn try_verify<K: Borrow<ApiKey>, E: Into<Error>>(
     presented: &str,

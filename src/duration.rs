@@ -3,7 +3,7 @@
 //! Coder configures its API keys with Go duration strings (`24h`, `168h`, `7d`) and prints
 //! durations the way Go does (`168h0m0s`), also inside error messages (`lifetime must be less
 //! than 168h0m0s`). [`Duration::parse`] is Go's `time.ParseDuration` plus Coder's `d` and `y`
-//! units (spec §4.8); `Duration`'s `Display` is Go's `Duration.String`.
+//! units (compatibility §4.8); `Duration`'s `Display` is Go's `Duration.String`.
 
 use std::fmt;
 use std::num::TryFromIntError;
@@ -45,9 +45,9 @@ impl Duration {
     pub const MINUTE: Duration = Duration(NANOS_PER_MIN);
     /// One hour, the largest unit Go prints.
     pub const HOUR: Duration = Duration(NANOS_PER_HOUR);
-    /// Coder's `d` unit: always 24 hours (spec §4.8).
+    /// Coder's `d` unit: always 24 hours (compatibility §4.8).
     pub const DAY: Duration = Duration(NANOS_PER_DAY);
-    /// Coder's `y` unit: always 8760 hours, 365 days with no leap day (spec §4.8).
+    /// Coder's `y` unit: always 8760 hours, 365 days with no leap day (compatibility §4.8).
     pub const YEAR: Duration = Duration(NANOS_PER_YEAR);
     /// The longest duration, `2562047h47m16.854775807s`.
     pub const MAX: Duration = Duration(i64::MAX);
@@ -93,7 +93,7 @@ impl Duration {
         }
     }
 
-    /// Whole seconds as Coder computes `lifetime_seconds`: Go's `int64(d.Seconds())` (spec §4.1).
+    /// Whole seconds as Coder computes `lifetime_seconds`: Go's `int64(d.Seconds())` (compatibility §4.1).
     ///
     /// This truncates toward zero, but through a float64 exactly as Go does, so a duration of
     /// more than about 104 days whose fraction is within a nanosecond or so of the next second
@@ -137,7 +137,7 @@ impl Duration {
     }
 
     /// Parses a Go duration string: Go's `time.ParseDuration` plus Coder's `d` (24h) and `y`
-    /// (8760h) units (spec §4.8), with Go's error messages.
+    /// (8760h) units (compatibility §4.8), with Go's error messages.
     ///
     /// The grammar is `[-+]?([0-9]*(\.[0-9]*)?unit)+` or a bare `0`, with units `ns`, `us`,
     /// `µs` (U+00B5), `μs` (U+03BC), `ms`, `s`, `m`, `h`, `d`, `y`. Fraction digits beyond what
@@ -145,7 +145,7 @@ impl Duration {
     /// A total outside Go's range is an error; `-9223372036854775808ns` is the one value whose
     /// magnitude is 2^63. Unlike Go, whose sum wraps when two components of exactly 2^63 ns
     /// meet (`9223372036854775808ns9223372036854775808ns` parses as `0s` there), such input is
-    /// rejected, since DESIGN.md makes any value outside the range an error.
+    /// rejected: any value outside the range is an error (compatibility, fine points).
     pub fn parse(s: &str) -> Result<Duration, DurationError> {
         const LIMIT: u64 = 1 << 63;
         let invalid = || DurationError::Invalid {
@@ -231,7 +231,7 @@ impl Duration {
     }
 }
 
-/// Nanoseconds per unit, as Go's `unitMap` plus Coder's `d` and `y` (spec §4.8).
+/// Nanoseconds per unit, as Go's `unitMap` plus Coder's `d` and `y` (compatibility §4.8).
 fn unit_nanos(unit: &[u8]) -> Option<u64> {
     let nanos = match unit {
         b"ns" => 1,
@@ -323,7 +323,7 @@ impl Serialize for Duration {
 
 impl<'de> Deserialize<'de> for Duration {
     /// Reads a Go duration string or an integer number of nanoseconds, Coder's JSON form of a
-    /// `time.Duration` (spec §4.2); a float is refused, as Go's `json` refuses it.
+    /// `time.Duration` (compatibility §4.2); a float is refused, as Go's `json` refuses it.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
         deserializer.deserialize_any(DurationVisitor)
     }

@@ -263,18 +263,18 @@ pub trait Coded {
     }
 }
 
-/// Coder's internal-error message (spec §6 row 3b).
+/// Coder's internal-error message (compatibility §6 row 3b).
 pub const INTERNAL_ERROR_MESSAGE: &str =
     "An internal error occurred. Please try again or contact the system administrator.";
-/// Coder's `ResourceNotFoundResponse` message, for every 404 (spec §4.6).
+/// Coder's `ResourceNotFoundResponse` message, for every 404 (compatibility §4.6).
 pub const NOT_FOUND_MESSAGE: &str = "Resource not found or you do not have access to this resource";
 /// Coder's `ResourceForbiddenResponse` message.
 pub const FORBIDDEN_MESSAGE: &str = "Forbidden.";
 /// Coder's `ResourceForbiddenResponse` detail.
 pub const FORBIDDEN_DETAIL: &str = "You don't have permission to view this content. If you believe this is a mistake, please contact your administrator or try signing in with different credentials.";
-/// The message of Coder's create handler for a failure it does not name (spec §4.2 step 8).
+/// The message of Coder's create handler for a failure it does not name (compatibility §4.2 step 8).
 pub const CREATE_FAILED_MESSAGE: &str = "Failed to create API key.";
-/// The message of Coder's create handler for a refused lifetime (spec §4.2 step 6).
+/// The message of Coder's create handler for a refused lifetime (compatibility §4.2 step 6).
 pub const LIFETIME_REFUSED_MESSAGE: &str = "Failed to validate create API key request.";
 /// The message for other invalid input.
 pub const INVALID_REQUEST_MESSAGE: &str = "Invalid request.";
@@ -302,7 +302,7 @@ pub enum Error {
     /// A scope that is not accepted.
     #[error(transparent)]
     Scope(#[from] ScopeError),
-    /// An allow-list entry that is not `<resource type>:<uuid>` with `*` wildcards (spec §3).
+    /// An allow-list entry that is not `<resource type>:<uuid>` with `*` wildcards (compatibility §3).
     #[error("invalid allow_list entry {}: {reason}", quote(entry))]
     AllowEntry {
         /// The entry as given.
@@ -313,7 +313,7 @@ pub enum Error {
     /// A login type Coder does not have.
     #[error("unknown login type {}", quote(.0))]
     LoginType(String),
-    /// A token lifetime outside the allowed range (spec §4.2 step 6).
+    /// A token lifetime outside the allowed range (compatibility §4.2 step 6).
     #[error(transparent)]
     Lifetime(#[from] LifetimeError),
     /// A key record that cannot be stored (an empty allow-list) or decoded.
@@ -322,10 +322,10 @@ pub enum Error {
     /// Any other argument that makes no sense.
     #[error("{0}")]
     InvalidArgument(String),
-    /// The actor may not do this (spec §4.2 "Authorization"); the text says what was refused.
+    /// The actor may not do this (compatibility §4.2 "Authorization"); the text says what was refused.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
-    /// No such key, or one the actor may not see (Coder answers 404 for both, spec §4.6).
+    /// No such key, or one the actor may not see (Coder answers 404 for both, compatibility §4.6).
     #[error("{what} {} not found", quote(.id))]
     NotFound {
         /// What was looked for: `API key` or `token`.
@@ -333,7 +333,7 @@ pub enum Error {
         /// The id or name looked for.
         id: String,
     },
-    /// The user already has a `token` key of this name (spec §4.2 step 8).
+    /// The user already has a `token` key of this name (compatibility §4.2 step 8).
     #[error("A token with name {} already exists.", quote(name))]
     NameConflict {
         /// The conflicting name.
@@ -509,16 +509,16 @@ impl Coded for LifetimeError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScopeError {
-    /// A requested name outside the public list (spec §4.2 step 3).
+    /// A requested name outside the public list (compatibility §4.2 step 3).
     #[error("invalid or unsupported API key scope: {}", quote(.0))]
     Unsupported(String),
     /// A name outside Coder's stored `api_key_scope` enum, refused by the generator even when
-    /// the scope came from deserialisation (spec §4.1 step 5).
+    /// the scope came from deserialisation (compatibility §4.1 step 5).
     #[error("invalid API key scope: {}", quote(.0))]
     Unknown(String),
 }
 
-/// A token lifetime outside the allowed range, in Coder's words (spec §4.2 step 6).
+/// A token lifetime outside the allowed range, in Coder's words (compatibility §4.2 step 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LifetimeError {
@@ -677,7 +677,7 @@ impl Coded for StoreError {
         self.kind.code()
     }
 
-    /// A failed insert is Coder's `Failed to create API key.` (spec §4.2 step 8).
+    /// A failed insert is Coder's `Failed to create API key.` (compatibility §4.2 step 8).
     fn message(&self) -> Cow<'_, str> {
         match self.operation {
             Operation::Insert => CREATE_FAILED_MESSAGE.into(),
@@ -685,7 +685,7 @@ impl Coded for StoreError {
         }
     }
 
-    /// Coder's detail where Coder has one (spec §6 rows 3b and 8), else the operation and the
+    /// Coder's detail where Coder has one (compatibility §6 rows 3b and 8), else the operation and the
     /// cause; never the location.
     fn detail(&self) -> Cow<'_, str> {
         match self.operation {

@@ -1,16 +1,16 @@
-//! Where a request carries its API key: Coder's `APITokenFromRequest` (spec §5).
+//! Where a request carries its API key: Coder's `APITokenFromRequest` (compatibility §5).
 //!
 //! The first source that yields a non-empty token wins:
 //! 1. the cookie `coder_session_token`, as sent;
 //! 2. the query parameter `coder_session_token`, as sent;
 //! 3. the header `Coder-Session-Token`, as sent;
-//! 4. `Authorization: Bearer <token>`, trimmed; an empty token here ends the search (spec §10);
+//! 4. `Authorization: Bearer <token>`, trimmed; an empty token here ends the search (compatibility §10);
 //! 5. the query parameter `access_token`, trimmed;
 //! 6. otherwise there is no token.
 //!
 //! Only the first cookie, query value or header of a name counts, even when it is empty; header
 //! names compare ASCII case-insensitively, cookie names and query keys case-sensitively; trimming
-//! removes Unicode `White_Space` (DESIGN.md, "Fine points, decided").
+//! removes Unicode `White_Space` (compatibility, fine points).
 //!
 //! Cookies and query strings are read the way Go's `net/http` and `net/url` read them, because that
 //! is what Coder sees:
@@ -98,12 +98,12 @@ impl std::fmt::Debug for Extracted<'_> {
     }
 }
 
-/// The API token a request presents, found as Coder's `APITokenFromRequest` finds it (spec §5).
+/// The API token a request presents, found as Coder's `APITokenFromRequest` finds it (compatibility §5).
 ///
 /// `headers` are the (name, value) pairs in the order received, every `Cookie` header included;
 /// `query` is the raw query string without the leading `?`. Returns `None` when there is no token,
 /// including `Authorization: Bearer ` with nothing after the space, which hides any `access_token`
-/// (spec §10). Never panics.
+/// (compatibility §10). Never panics.
 pub fn extract_token<'a>(headers: &[(&'a str, &'a str)], query: &'a str) -> Option<Extracted<'a>> {
     let found = |token: Cow<'a, str>, source| Some(Extracted { token, source });
 
@@ -117,7 +117,7 @@ pub fn extract_token<'a>(headers: &[(&'a str, &'a str)], query: &'a str) -> Opti
         return found(Cow::Borrowed(token), TokenSource::Header);
     }
     if let Some(rest) = header_value(headers, AUTHORIZATION_HEADER).and_then(strip_bearer) {
-        // Spec §10: Coder returns here even when the token is empty, so `access_token` is unread.
+        // Compatibility §10: Coder returns here even when the token is empty, so `access_token` is unread.
         let token = rest.trim();
         if token.is_empty() {
             return None;
@@ -521,7 +521,7 @@ mod tests {
 
     #[test]
     fn empty_first_session_query_value_falls_through_even_with_a_later_value() {
-        // DESIGN.md fine points: only the first value of a query key counts.
+        // compatibility, fine points: only the first value of a query key counts.
         let headers = [("Coder-Session-Token", "from-header")];
         let query = "coder_session_token=&coder_session_token=later";
         assert_eq!(extract(&headers, query), found("from-header", Header));
@@ -535,13 +535,13 @@ mod tests {
 
     #[test]
     fn empty_first_access_token_is_no_token_even_with_a_later_value() {
-        // DESIGN.md fine points; §5 item 5.
+        // compatibility, fine points; §5 item 5.
         assert_eq!(query("access_token=&access_token=later"), None);
     }
 
     #[test]
     fn empty_first_session_header_falls_through_even_with_a_later_one() {
-        // DESIGN.md fine points: Go's Header.Get reads the first header only.
+        // compatibility, fine points: Go's Header.Get reads the first header only.
         let headers = [
             ("Coder-Session-Token", ""),
             ("Coder-Session-Token", "later"),
@@ -552,7 +552,7 @@ mod tests {
 
     #[test]
     fn only_the_first_authorization_header_counts() {
-        // DESIGN.md fine points.
+        // compatibility, fine points.
         let headers = [
             ("Authorization", "Basic dXNlcjpwYXNz"),
             ("Authorization", "Bearer second"),
@@ -586,7 +586,7 @@ mod tests {
 
     #[test]
     fn header_names_compare_ascii_case_insensitively() {
-        // §5 item 3; DESIGN.md fine points.
+        // §5 item 3; compatibility, fine points.
         assert_eq!(
             extract(&[("coder-session-token", "a")], ""),
             found("a", Header)
@@ -610,7 +610,7 @@ mod tests {
 
     #[test]
     fn query_keys_and_cookie_names_are_case_sensitive() {
-        // DESIGN.md fine points; Go's Values.Get and Request.Cookie compare exactly.
+        // compatibility, fine points; Go's Values.Get and Request.Cookie compare exactly.
         assert_eq!(query("Coder_Session_Token=a"), None);
         assert_eq!(query("ACCESS_TOKEN=b"), None);
         assert_eq!(cookies(&["Coder_session_token=c"]), None);
@@ -856,7 +856,7 @@ mod tests {
 
     #[test]
     fn bearer_and_access_token_are_trimmed_of_unicode_white_space() {
-        // §10; DESIGN.md fine points: Unicode White_Space, as Go's strings.TrimSpace.
+        // §10; compatibility, fine points: Unicode White_Space, as Go's strings.TrimSpace.
         assert_eq!(
             authorization("Bearer \u{a0}tok\u{3000}"),
             found("tok", Bearer)
@@ -965,7 +965,7 @@ mod tests {
 
     #[test]
     fn helpers_return_the_first_value_even_when_empty() {
-        // DESIGN.md fine points, for middleware that reads one source itself.
+        // compatibility, fine points, for middleware that reads one source itself.
         let headers = [("X-Thing", ""), ("x-thing", "second")];
         assert_eq!(header_value(&headers, "X-THING"), Some(""));
         assert_eq!(header_value(&headers, "Other"), None);

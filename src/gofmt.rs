@@ -1,4 +1,4 @@
-//! Go's formatting, wherever Coder's answers depend on it: `%q` quoting (spec §4.1, §4.2, §6),
+//! Go's formatting, wherever Coder's answers depend on it: `%q` quoting (compatibility §4.1, §4.2, §6),
 //! `time.quote` in duration errors, `Duration.String()`, `Time.String()` and RFC 3339, and
 //! `encoding/json` and `url.QueryEscape` output.
 

@@ -1,4 +1,4 @@
-//! `SecretHash`: SHA-256 of the secret, the only thing a server stores (spec §2).
+//! `SecretHash`: SHA-256 of the secret, the only thing a server stores (compatibility §2).
 
 use std::fmt;
 
@@ -11,9 +11,9 @@ use crate::token::Secret;
 pub const HASH_LENGTH: usize = 32;
 
 /// SHA-256 of a token's secret: 32 raw bytes, no salt, no HMAC (Coder's scheme since 2022,
-/// spec §2; do not change it, Coder also uses it as key material for app proxying).
+/// compatibility §2; do not change it, Coder also uses it as key material for app proxying).
 ///
-/// The hash is itself sensitive (spec §2), so `Debug` does not print it, and there is no
+/// The hash is itself sensitive (compatibility §2), so `Debug` does not print it, and there is no
 /// `==`: compare with [`SecretHash::matches`], in constant time.
 #[derive(Clone, Copy)]
 pub struct SecretHash([u8; HASH_LENGTH]);
@@ -35,7 +35,7 @@ impl SecretHash {
     }
 
     /// Whether `stored` (a record's `hashed_secret`) is this hash, compared in constant time.
-    /// Stored bytes of any length other than 32 never match (spec §2).
+    /// Stored bytes of any length other than 32 never match (compatibility §2).
     pub fn matches(&self, stored: &[u8]) -> bool {
         let Ok(stored) = <&[u8; HASH_LENGTH]>::try_from(stored) else {
             return false;

@@ -1,4 +1,4 @@
-//! Coder's HTTP answers (spec §6): status, JSON body and `WWW-Authenticate`, byte for byte, so
+//! Coder's HTTP answers (compatibility §6): status, JSON body and `WWW-Authenticate`, byte for byte, so
 //! every language's middleware answers as Coder does by calling this one place.
 
 use std::fmt::Write;
@@ -58,7 +58,7 @@ pub fn challenge(error: &(impl Coded + ?Sized), settings: &Settings) -> Option<S
     www_authenticate(error.status(), &error.message(), &error.detail(), settings)
 }
 
-/// `RedirectToLogin` mode (spec §6, §9.8): 303 to `/login?message=<msg>&redirect=<path>`,
+/// `RedirectToLogin` mode (compatibility §6, §9.8): 303 to `/login?message=<msg>&redirect=<path>`,
 /// where `path_and_query` is the request's path with its query.
 pub fn redirect_to_login(error: &(impl Coded + ?Sized), path_and_query: &str) -> HttpAnswer {
     // Go's url.Values.Encode: keys sorted, values query-escaped.
@@ -74,7 +74,7 @@ pub fn redirect_to_login(error: &(impl Coded + ?Sized), path_and_query: &str) ->
     }
 }
 
-/// The `WWW-Authenticate` value for an answer (spec §6): on 401 an `invalid_token` challenge,
+/// The `WWW-Authenticate` value for an answer (compatibility §6): on 401 an `invalid_token` challenge,
 /// on 403 an `insufficient_scope` one, otherwise none. `resource_metadata` is added when the
 /// settings name an access URL.
 pub fn www_authenticate(

@@ -1,4 +1,4 @@
-//! Creation rules (spec §4.1-§4.4): expiry resolution, lifetime limits by the target's roles,
+//! Creation rules (compatibility §4.1-§4.4): expiry resolution, lifetime limits by the target's roles,
 //! scopes, allow-list, names, and the generator that turns them into a key and its token.
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::Token;
 
-/// The site role whose token maximum is `max_admin_token_lifetime` (spec §4.2 step 7).
+/// The site role whose token maximum is `max_admin_token_lifetime` (compatibility §4.2 step 7).
 pub const OWNER_ROLE: &str = "owner";
 
 /// A user as the host knows it: an opaque id and its site roles. tokenward keeps no users.
@@ -33,13 +33,13 @@ impl User {
         }
     }
 
-    /// Whether the user holds the Owner role (may act for others; spec §4.2).
+    /// Whether the user holds the Owner role (may act for others; compatibility §4.2).
     pub fn is_owner(&self) -> bool {
         self.roles.iter().any(|r| r == OWNER_ROLE)
     }
 }
 
-/// The body of `POST /users/{user}/keys/tokens` (codersdk `CreateTokenRequest`, spec §4.2).
+/// The body of `POST /users/{user}/keys/tokens` (codersdk `CreateTokenRequest`, compatibility §4.2).
 /// Unknown JSON fields are ignored, as Coder's decoder ignores them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -64,7 +64,7 @@ fn nanoseconds<S: serde::Serializer>(d: &Duration, serializer: S) -> Result<S::O
     serializer.serialize_i64(d.as_nanos())
 }
 
-/// The inputs of Coder's generator `apikey.Generate` (spec §4.1), already validated.
+/// The inputs of Coder's generator `apikey.Generate` (compatibility §4.1), already validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyParams {
     /// The owner.
@@ -75,7 +75,7 @@ pub struct KeyParams {
     pub default_lifetime: Duration,
     /// Absolute expiry, if chosen by the caller.
     pub expires_at: Option<Timestamp>,
-    /// Sliding lifetime; 0 means "derive it" (spec §4.1 step 2).
+    /// Sliding lifetime; 0 means "derive it" (compatibility §4.1 step 2).
     pub lifetime_seconds: i64,
     /// Canonical scopes; empty means `[coder:all]`.
     pub scopes: Vec<Scope>,
@@ -105,7 +105,7 @@ pub struct Expiry {
     pub lifetime_seconds: i64,
 }
 
-/// Coder's generator (spec §4.1): a new token and its record.
+/// Coder's generator (compatibility §4.1): a new token and its record.
 pub fn generate(params: KeyParams, now: Timestamp) -> Result<NewKey, Error> {
     if params.user_id.is_empty() {
         return Err(Error::InvalidArgument("user id must not be empty".into()));
@@ -171,7 +171,7 @@ pub fn resolve_expiry(
 ) -> Expiry {
     match (expires_at, lifetime_seconds) {
         (Some(expires_at), 0) => {
-            // Truncated toward zero; negative for a past expiry (spec §10).
+            // Truncated toward zero; negative for a past expiry (compatibility §10).
             Expiry {
                 expires_at,
                 lifetime_seconds: expires_at.micros_since(now) / 1_000_000,
@@ -192,7 +192,7 @@ pub fn resolve_expiry(
     }
 }
 
-/// The longest token lifetime the target user may get (spec §4.2 step 7, tokenconfig §4.6):
+/// The longest token lifetime the target user may get (compatibility §4.2 step 7, tokenconfig §4.6):
 /// the owner maximum *replaces* the member maximum for owners, even when it is smaller.
 pub fn max_token_lifetime(settings: &Settings, target: &User) -> Duration {
     if target.is_owner() {
@@ -215,7 +215,7 @@ pub fn validate_lifetime(lifetime: Duration, max: Duration) -> Result<(), Error>
 }
 
 /// §4.2 steps 6-7: the expiry of a new named token. A zero lifetime takes the default token
-/// lifetime and is *not* checked against the maximum (spec §10).
+/// lifetime and is *not* checked against the maximum (compatibility §10).
 pub fn token_expiry(
     settings: &Settings,
     target: &User,
@@ -344,7 +344,7 @@ pub fn session_key(
     )
 }
 
-/// Coder's name for an unnamed token (spec §4.2 step 4): `adjective_surname` and one digit.
+/// Coder's name for an unnamed token (compatibility §4.2 step 4): `adjective_surname` and one digit.
 pub fn generated_name() -> Result<String, Error> {
     // Names are labels, not secrets: the digit's slight modulo bias (256 % 10) is harmless.
     let mut random = [0u8; 3];

@@ -1,4 +1,4 @@
-//! `ApiKey`: one row of Coder's `api_keys` table (spec §3), with its login type, scopes and
+//! `ApiKey`: one row of Coder's `api_keys` table (compatibility §3), with its login type, scopes and
 //! allow-list, and the two JSON forms: full (storage) and public (codersdk's `APIKey`).
 
 use std::fmt;
@@ -14,10 +14,10 @@ use crate::hash::hex_bytes;
 use crate::time::Timestamp;
 use crate::token::KeyId;
 
-/// What Coder's insert stores when asked for a `lifetime_seconds` of 0 (spec §3).
+/// What Coder's insert stores when asked for a `lifetime_seconds` of 0 (compatibility §3).
 pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
 
-/// One stored key: every column of Coder's `api_keys` table (spec §3).
+/// One stored key: every column of Coder's `api_keys` table (compatibility §3).
 ///
 /// Safe by default at boundaries: `Serialize` writes codersdk's public view ([`ApiKey::public`],
 /// no hash, no IP); the storage form with every column is the explicit [`ApiKey::storage`].
@@ -32,36 +32,36 @@ pub const ZERO_LIFETIME_STORED_AS: i64 = 86_400;
 pub struct ApiKey {
     /// Primary key: the token's first 10 bytes. Not secret.
     pub id: KeyId,
-    /// SHA-256 of the secret, normally 32 bytes; any other length never matches (spec §2).
+    /// SHA-256 of the secret, normally 32 bytes; any other length never matches (compatibility §2).
     pub hashed_secret: Vec<u8>,
     /// The owner: an opaque, non-empty user id (a UUID in Coder).
     pub user_id: String,
-    /// Last authenticated use; the Unix epoch for a new key (spec §3).
+    /// Last authenticated use; the Unix epoch for a new key (compatibility §3).
     pub last_used: Timestamp,
-    /// Absolute expiry; the key is valid while `now <= expires_at` (spec §6 row 5).
+    /// Absolute expiry; the key is valid while `now <= expires_at` (compatibility §6 row 5).
     pub expires_at: Timestamp,
     /// Creation time.
     pub created_at: Timestamp,
-    /// Last update of the key's settings; refreshes do not touch it (spec §3).
+    /// Last update of the key's settings; refreshes do not touch it (compatibility §3).
     pub updated_at: Timestamp,
-    /// How the key was obtained; `token` keys never slide (spec §7.2).
+    /// How the key was obtained; `token` keys never slide (compatibility §7.2).
     pub login_type: LoginType,
-    /// The lifetime a sliding refresh extends by; never 0 once stored (spec §3).
+    /// The lifetime a sliding refresh extends by; never 0 once stored (compatibility §3).
     pub lifetime_seconds: i64,
     /// The address of the last refresh (or creation); `0.0.0.0` when unknown.
     pub ip_address: IpAddr,
     /// The token's name; empty for sessions; unique per user among `token` keys.
     pub token_name: String,
-    /// Canonical scope names (spec §8).
+    /// Canonical scope names (compatibility §8).
     pub scopes: Vec<Scope>,
-    /// Resources the key may touch; never empty, `*:*` by default (spec §3).
+    /// Resources the key may touch; never empty, `*:*` by default (compatibility §3).
     pub allow_list: Vec<AllowEntry>,
 }
 
 impl ApiKey {
     /// A record with Coder's column defaults for what is not given: never used (`last_used`
     /// at the epoch), `updated_at = created_at`, `lifetime_seconds` 86400, address `0.0.0.0`,
-    /// no name, scopes `[coder:all]`, allow-list `[*:*]` (spec §3).
+    /// no name, scopes `[coder:all]`, allow-list `[*:*]` (compatibility §3).
     pub fn new(
         id: KeyId,
         hashed_secret: impl Into<Vec<u8>>,
@@ -106,7 +106,7 @@ impl ApiKey {
     }
 
     /// The storage form: every column, `hashed_secret` as lower-case hex. Only for the host's
-    /// own storage; never return it from an API (the hash is itself a secret, spec §2).
+    /// own storage; never return it from an API (the hash is itself a secret, compatibility §2).
     pub fn storage(&self) -> StorageForm<'_> {
         StorageForm(self)
     }
@@ -117,7 +117,7 @@ impl ApiKey {
     }
 }
 
-/// Field by field, with the hash compared in constant time: it is itself a secret (spec §2).
+/// Field by field, with the hash compared in constant time: it is itself a secret (compatibility §2).
 impl PartialEq for ApiKey {
     fn eq(&self, other: &ApiKey) -> bool {
         // Destructured, so a new column cannot be forgotten here.
@@ -182,7 +182,7 @@ impl Serialize for ApiKey {
     }
 }
 
-/// codersdk's `APIKey` JSON (spec §3): the record without its hash and IP, plus the legacy
+/// codersdk's `APIKey` JSON (compatibility §3): the record without its hash and IP, plus the legacy
 /// `scope` field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -201,7 +201,7 @@ pub struct PublicApiKey {
     pub updated_at: Timestamp,
     /// How the key was obtained.
     pub login_type: LoginType,
-    /// Deprecated single scope: `application_connect`, `all` or empty (spec §3).
+    /// Deprecated single scope: `application_connect`, `all` or empty (compatibility §3).
     pub scope: String,
     /// Canonical scopes.
     pub scopes: Vec<Scope>,
@@ -282,7 +282,7 @@ impl From<KeyForm> for ApiKey {
     }
 }
 
-/// The deprecated `scope` derived from the scopes (spec §3).
+/// The deprecated `scope` derived from the scopes (compatibility §3).
 pub fn legacy_scope(scopes: &[Scope]) -> &'static str {
     if scopes
         .iter()
@@ -296,7 +296,7 @@ pub fn legacy_scope(scopes: &[Scope]) -> &'static str {
     }
 }
 
-/// How a key was obtained: Coder's `login_type` enum (spec §8).
+/// How a key was obtained: Coder's `login_type` enum (compatibility §8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginType {
@@ -306,7 +306,7 @@ pub enum LoginType {
     Github,
     /// OpenID Connect login.
     Oidc,
-    /// A named long-lived API token; never slides (spec §7.2).
+    /// A named long-lived API token; never slides (compatibility §7.2).
     Token,
     /// Deprecated: a user without a login method.
     None,
@@ -356,7 +356,7 @@ impl FromStr for LoginType {
     }
 }
 
-/// A canonical scope name, such as `coder:all` or `workspace:read` (spec §8).
+/// A canonical scope name, such as `coder:all` or `workspace:read` (compatibility §8).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Scope(String);
@@ -367,7 +367,7 @@ impl Scope {
     /// Workspace-app connections only.
     pub const APPLICATION_CONNECT: &'static str = "coder:application_connect";
 
-    /// The scopes a user may request when creating a token (`IsExternalScope`, spec §8),
+    /// The scopes a user may request when creating a token (`IsExternalScope`, compatibility §8),
     /// canonical names only; the aliases `all` and `application_connect` map onto the first two.
     pub const PUBLIC: &'static [&'static str] = &[
         "coder:all",
@@ -433,7 +433,7 @@ impl Scope {
     }
 
     /// The name Coder stores for `name`: the aliases `all` and `application_connect` map onto
-    /// `coder:all` and `coder:application_connect` (spec §4.1 step 5); others are unchanged.
+    /// `coder:all` and `coder:application_connect` (compatibility §4.1 step 5); others are unchanged.
     pub fn canonical_name(name: &str) -> &str {
         match name {
             "all" => Self::ALL,
@@ -459,13 +459,13 @@ impl Scope {
                     && action.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')))
     }
 
-    /// `coder:all`, the default scope everywhere (spec §8).
+    /// `coder:all`, the default scope everywhere (compatibility §8).
     pub fn all() -> Scope {
         Scope(Self::ALL.to_owned())
     }
 
     /// The canonical scope for a requested name: maps the aliases `all` and
-    /// `application_connect` (spec §8); `None` when the name is not public.
+    /// `application_connect` (compatibility §8); `None` when the name is not public.
     pub fn public(name: &str) -> Option<Scope> {
         let canonical = Self::canonical_name(name);
         Self::PUBLIC
@@ -485,7 +485,7 @@ impl fmt::Display for Scope {
     }
 }
 
-/// One allow-list entry, `<resource type>:<id>`, either part `*` (spec §3). JSON form
+/// One allow-list entry, `<resource type>:<id>`, either part `*` (compatibility §3). JSON form
 /// `{"type": ..., "id": ...}`; input also accepts the legacy `"type:id"` string. Both are
 /// validated as [`AllowEntry::from_str`] does.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -545,7 +545,7 @@ impl AllowEntry {
         "workspace_proxy",
     ];
 
-    /// `*:*`: everything, the default allow-list (spec §4.1 step 3).
+    /// `*:*`: everything, the default allow-list (compatibility §4.1 step 3).
     pub fn wildcard() -> AllowEntry {
         AllowEntry {
             resource_type: "*".into(),
@@ -621,7 +621,7 @@ fn is_uuid(text: &str) -> bool {
 }
 
 /// The request's remote address as Coder records it: a bare IP, printed bare; anything else
-/// (a port, a zone, leading zeros, empty) is `0.0.0.0` (spec §4.1 step 4, DESIGN fine points).
+/// (a port, a zone, leading zeros, empty) is `0.0.0.0` (compatibility §4.1 step 4, fine points).
 pub(crate) fn remote_ip(remote_addr: &str) -> IpAddr {
     IpAddr::from_str(remote_addr)
         .map(|ip| ip.to_canonical())

@@ -1,4 +1,4 @@
-//! The refresh policy (spec §7): when a verified key's `last_used` moves, and when its expiry
+//! The refresh policy (compatibility §7): when a verified key's `last_used` moves, and when its expiry
 //! slides forward. Decides only; the caller (or `Authority`) persists the [`KeyUpdate`].
 
 use std::net::IpAddr;
@@ -9,16 +9,16 @@ use crate::settings::Settings;
 use crate::time::Timestamp;
 use crate::token::KeyId;
 
-/// `last_used` is rewritten only when it is older than this, strictly (spec §7.1, §9.80).
+/// `last_used` is rewritten only when it is older than this, strictly (compatibility §7.1, §9.80).
 pub const LAST_USED_INTERVAL: Duration = Duration::HOUR;
 
 /// [`LAST_USED_INTERVAL`] in microseconds.
 const LAST_USED_MICROS: i64 = LAST_USED_INTERVAL.as_nanos() / 1000;
-/// The slide waits until an hour of the lifetime has passed (spec §7.2), a constant of its own.
+/// The slide waits until an hour of the lifetime has passed (compatibility §7.2), a constant of its own.
 const HOUR_MICROS: i64 = 3_600_000_000;
 const MICROS_PER_SECOND: i64 = 1_000_000;
 
-/// The new values of the three columns `UpdateAPIKeyByID` writes (spec §3, §7.3). Unchanged
+/// The new values of the three columns `UpdateAPIKeyByID` writes (compatibility §3, §7.3). Unchanged
 /// columns carry the record's current values, so one write persists the whole decision.
 ///
 /// Apply it as [`ApiKey::apply`] does, so concurrent requests never move a column backwards
@@ -41,7 +41,7 @@ pub struct KeyUpdate {
 /// Writing a decision, beside the decision itself.
 impl ApiKey {
     /// Writes a refresh decision into this record at `now` (the time of the write), as
-    /// `UpdateAPIKeyByID` does (spec §3), but never backwards: `last_used` and its
+    /// `UpdateAPIKeyByID` does (compatibility §3), but never backwards: `last_used` and its
     /// `ip_address` only move forward, and `expires_at` only slides while it still is the
     /// value the decision saw and the key has not lapsed by `now`. So an expire, or a lapse,
     /// between the decision and the write stands. Returns whether anything changed.
@@ -64,7 +64,7 @@ impl ApiKey {
 }
 
 /// What using `key` at `now` from `remote_addr` changes, if anything. Call it only for a key
-/// that passed every check (spec §7: the policy runs after expiry is checked).
+/// that passed every check (compatibility §7: the policy runs after expiry is checked).
 pub fn refresh(
     key: &ApiKey,
     now: Timestamp,
@@ -97,7 +97,7 @@ pub fn refresh(
 /// hour of the lifetime L has passed: `expires_at - now <= L - 1h`.
 fn slides(key: &ApiKey, now: Timestamp, settings: &Settings) -> bool {
     let lifetime = key.lifetime_seconds;
-    // DESIGN fine points: a lifetime of 0 or less never slides.
+    // fine points: a lifetime of 0 or less never slides.
     !settings.disable_session_expiry_refresh
         && key.login_type != LoginType::Token
         && lifetime > 0

@@ -1,4 +1,4 @@
-//! Deployment settings with Coder's names and defaults (spec §4.7): the six key settings and
+//! Deployment settings with Coder's names and defaults (compatibility §4.7): the six key settings and
 //! the access URL, read from `TOKENWARD_*` or `CODER_*` variables, as Go duration strings.
 
 use serde::{Deserialize, Serialize};
@@ -12,12 +12,12 @@ use crate::gofmt::quote as go_quote;
 pub const ENV_PREFIXES: [&str; 2] = ["TOKENWARD_", "CODER_"];
 
 /// The environment variable name of each setting after its prefix (see [`ENV_PREFIXES`]), in
-/// field order; each is its [`Settings`] field name in upper case (spec §4.7).
+/// field order; each is its [`Settings`] field name in upper case (compatibility §4.7).
 pub fn env_names() -> impl Iterator<Item = &'static str> {
     FIELDS.iter().map(|field| field.env)
 }
 
-/// The deployment settings that govern API keys, with Coder's names and defaults (spec §4.7).
+/// The deployment settings that govern API keys, with Coder's names and defaults (compatibility §4.7).
 ///
 /// In JSON, durations are written as Go strings and read as Go strings or integer nanoseconds;
 /// missing fields take their defaults. Deserializing does not validate: call
@@ -90,7 +90,7 @@ const fn hours(hours: i64) -> Value {
     }
 }
 
-/// Coder's settings (spec §4.7), in field order.
+/// Coder's settings (compatibility §4.7), in field order.
 static FIELDS: [Field; 7] = [
     Field {
         name: "session_duration",
@@ -179,7 +179,7 @@ static FIELDS: [Field; 7] = [
 ];
 
 impl Default for Settings {
-    /// Coder's defaults (spec §4.7).
+    /// Coder's defaults (compatibility §4.7).
     fn default() -> Settings {
         let mut settings = Settings {
             session_duration: Duration::ZERO,
@@ -274,7 +274,7 @@ impl Settings {
     ///
     /// Zero retention is allowed (it turns the purge off), and so are zero maximums (only the
     /// default lifetime can then be used). The default may exceed the maximum, as in Coder,
-    /// where a request without a lifetime is not checked against it (spec §10).
+    /// where a request without a lifetime is not checked against it (compatibility §10).
     pub fn validate(&self) -> Result<(), SettingsError> {
         for field in &FIELDS {
             check(field, &(field.get)(self)).map_err(|reason| SettingsError::Invalid {

@@ -1,4 +1,4 @@
-//! `Timestamp`: a UTC instant in whole microseconds, the precision Coder stores (spec §3), and
+//! `Timestamp`: a UTC instant in whole microseconds, the precision Coder stores (compatibility §3), and
 //! the clocks that produce "now".
 
 use std::fmt;
@@ -15,7 +15,7 @@ const MICROS_PER_SECOND: i64 = 1_000_000;
 
 /// A UTC instant, microseconds since the Unix epoch.
 ///
-/// Coder rounds "now" to the microsecond to match Postgres (spec §3); every time tokenward
+/// Coder rounds "now" to the microsecond to match Postgres (compatibility §3); every time tokenward
 /// stores or compares is a `Timestamp`. Arithmetic saturates at [`Timestamp::MIN`] and
 /// [`Timestamp::MAX`] (the range chrono can print), so an absurd record never panics.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,7 +40,7 @@ pub enum TimestampError {
 }
 
 impl Timestamp {
-    /// 1970-01-01T00:00:00Z: the `last_used` of a key that was never used (spec §3).
+    /// 1970-01-01T00:00:00Z: the `last_used` of a key that was never used (compatibility §3).
     pub const UNIX_EPOCH: Timestamp = Timestamp(0);
     /// The earliest instant tokenward represents (chrono's minimum, about 262 000 BC).
     pub const MIN: Timestamp = Timestamp(-8_334_601_228_800_000_000);
@@ -178,7 +178,7 @@ impl Timestamp {
     }
 
     /// Go's `Time.String()` of this instant in UTC: `2026-01-02 15:04:05.1234 +0000 UTC`.
-    /// Coder prints `expires_at` this way in the "API key expired" detail (DESIGN fine points).
+    /// Coder prints `expires_at` this way in the "API key expired" detail (fine points).
     pub fn go_string(self) -> String {
         let mut out = gofmt::date_and_time(self, ' ');
         out.push_str(" +0000 UTC");

@@ -1,4 +1,4 @@
-//! Coder's token format `<id>-<secret>` (spec §1): generation, parsing, and the parts.
+//! Coder's token format `<id>-<secret>` (compatibility §1): generation, parsing, and the parts.
 
 use std::fmt;
 
@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Error;
 
-/// Coder's 62-symbol alphabet (cryptorand `Default`), in Coder's order (spec §1).
+/// Coder's 62-symbol alphabet (cryptorand `Default`), in Coder's order (compatibility §1).
 pub const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Bytes in a key id.
 pub const ID_LENGTH: usize = 10;
@@ -15,7 +15,7 @@ pub const SECRET_LENGTH: usize = 22;
 /// Bytes in a whole token: id, `-`, secret.
 pub const TOKEN_LENGTH: usize = ID_LENGTH + 1 + SECRET_LENGTH;
 
-/// Why a presented string is not a token. The `Display` texts are Coder's, verbatim (spec §1).
+/// Why a presented string is not a token. The `Display` texts are Coder's, verbatim (compatibility §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
     /// Splitting on every `-` did not give exactly two parts.
@@ -35,7 +35,7 @@ pub enum ParseError {
 /// The public half of a token: the 10-byte primary key of the key record. Not secret.
 ///
 /// Holds exactly 10 bytes of UTF-8; a parsed id need not be in the alphabet (Coder does not
-/// check, spec §1), so an odd id simply finds no key.
+/// check, compatibility §1), so an odd id simply finds no key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct KeyId([u8; ID_LENGTH]);
 
@@ -87,7 +87,7 @@ impl<'de> Deserialize<'de> for KeyId {
     }
 }
 
-/// The secret half of a token: 22 bytes whose SHA-256 is all the server keeps (spec §2).
+/// The secret half of a token: 22 bytes whose SHA-256 is all the server keeps (compatibility §2).
 ///
 /// Deliberately has no `Display`, a redacted `Debug`, and is overwritten with zeros on drop.
 pub struct Secret(Wiped<SECRET_LENGTH>);
@@ -124,14 +124,14 @@ pub struct Token {
 }
 
 impl Token {
-    /// A fresh token from the operating system's CSPRNG, sampled without bias (spec §1).
+    /// A fresh token from the operating system's CSPRNG, sampled without bias (compatibility §1).
     pub fn generate() -> Result<Token, Error> {
         Self::generate_from(|buf| getrandom::fill(buf).map_err(Error::from))
     }
 
     /// A token sampled from `random`, which fills a buffer with uniformly random bytes.
     ///
-    /// This is Coder's sampler exactly (spec §1): per character a big-endian `u32` `v`, index
+    /// This is Coder's sampler exactly (compatibility §1): per character a big-endian `u32` `v`, index
     /// `(v * 62) >> 32`, and a fresh 4 bytes while the low half is below `2^32 mod 62`. Given
     /// the same byte stream it produces Coder's token, which is what test vectors need.
     pub fn generate_from(
@@ -151,7 +151,7 @@ impl Token {
         })
     }
 
-    /// Parses a presented token exactly as Coder's `SplitAPIToken` does (spec §1): split on
+    /// Parses a presented token exactly as Coder's `SplitAPIToken` does (compatibility §1): split on
     /// every `-`, exactly two parts, byte lengths 10 and 22, characters not checked.
     pub fn parse(text: &str) -> Result<Token, ParseError> {
         let (id, secret) = split(text)?;
@@ -208,7 +208,7 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Coder's `SplitAPIToken` (spec §1) without copying the secret: the id, and the secret as a
+/// Coder's `SplitAPIToken` (compatibility §1) without copying the secret: the id, and the secret as a
 /// view into `text`. The checks hash the view, so no second copy of the secret exists.
 pub(crate) fn split(text: &str) -> Result<(KeyId, &[u8; SECRET_LENGTH]), ParseError> {
     let bytes = text.as_bytes();

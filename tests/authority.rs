@@ -1,5 +1,5 @@
-//! The lifecycle through `Authority` (spec §4, §6, §7), on the in-memory store with a manual
-//! clock. Item numbers are spec §9's.
+//! The lifecycle through `Authority` (compatibility §4, §6, §7), on the in-memory store with a manual
+//! clock. Item numbers are compatibility §9's.
 
 mod common;
 

@@ -1,11 +1,11 @@
-//! Spec §9 conformance: the checklist of `spec/coder-tokens.md`, item by item.
+//! Conformance: the checklist of `docs/compatibility.md` §9, item by item.
 //!
 //! Middleware items (§9.7-§9.51) run end to end through the pure pieces a host middleware
 //! chains: `extract::extract_token` -> `check::verify` -> on rejection `http::answer`
 //! (or `http::redirect_to_login`), on success `ApiKey::apply` of the `KeyUpdate`. Generator and
 //! handler items run through `issue`.
 //!
-//! Every expectation is written from the spec and DESIGN.md, never copied from tokenward's output.
+//! Every expectation is written from `docs/compatibility.md`, never copied from tokenward's output.
 //! Seeded keys carry SHA-256 digests computed with Python's `hashlib` (see [`Seed`]); digests of
 //! freshly generated secrets are recomputed with `ring`, an implementation independent of the
 //! `sha2` crate tokenward uses.
@@ -22,13 +22,13 @@ use tokenward::{
     StoreError, StoreErrorKind, Timestamp,
 };
 
-/// Coder's `SignedOutErrorMessage` (spec §6), verbatim.
+/// Coder's `SignedOutErrorMessage` (compatibility §6), verbatim.
 const SIGNED_OUT: &str =
     "You are signed out or your session has expired. Please sign in again to continue.";
-/// Coder's internal-error message (spec §6), verbatim.
+/// Coder's internal-error message (compatibility §6), verbatim.
 const INTERNAL: &str =
     "An internal error occurred. Please try again or contact the system administrator.";
-/// The challenge of every SignedOut 401 without an access URL (spec §6, §10).
+/// The challenge of every SignedOut 401 without an access URL (compatibility §6, §10).
 const EXPIRED_CHALLENGE: &str = "Bearer realm=\"coder\", error=\"invalid_token\", error_description=\"The access token has expired\"";
 /// Coder's JSON content type (`httpapi.Write`).
 const JSON: &str = "application/json; charset=utf-8";
@@ -508,7 +508,7 @@ fn item_8_no_token_with_redirect_to_login_is_303_to_login_with_a_message() {
             .split('&')
             .any(|pair| pair == "redirect=%2Fworkspaces%3Fx%3D1")
     );
-    // Redirects carry no challenge (spec §6: only when not redirecting).
+    // Redirects carry no challenge (compatibility §6: only when not redirecting).
     assert_eq!(answer.header("WWW-Authenticate"), None);
 }
 
@@ -563,7 +563,7 @@ fn item_13_store_error_on_lookup_is_500_with_internal_message() {
             .unwrap()
             .contains("Internal error fetching API key by id")
     );
-    // A 500 is not a 401 or 403: no challenge (spec §6).
+    // A 500 is not a 401 or 403: no challenge (compatibility §6).
     assert_eq!(answer.header("WWW-Authenticate"), None);
 
     // The same through the host chain, whose store fails.
@@ -592,7 +592,7 @@ fn item_16_expired_key_is_401_with_detail_api_key_expired() {
     let key = ALICE.key_with(|k| k.expires_at = at(-HOUR));
     let response = with_header(&ALICE.token(), &[key], now());
     assert!(response.detail().starts_with("API key expired"));
-    // DESIGN fine points: expires_at as Go's Time.String() in UTC.
+    // fine points: expires_at as Go's Time.String() in UTC.
     assert_signed_out_401(
         &response,
         "API key expired at \"2026-03-01 11:00:00.123456 +0000 UTC\".",
@@ -814,7 +814,7 @@ fn item_43_no_token_is_401_with_bearer_realm_challenge() {
     assert_eq!(response.status, 401);
     assert!(response.challenge().starts_with("Bearer realm=\"coder\""));
 
-    // DESIGN fine points: with an access URL the challenge names the resource metadata.
+    // fine points: with an access URL the challenge names the resource metadata.
     let mut host = Host::new([ALICE.key()]);
     host.settings.access_url = Some("https://coder.example.com/".into());
     let response = host.request(&[], "", now());
@@ -1052,7 +1052,7 @@ fn item_57_member_maximum_of_7_days_allows_6_and_refuses_8() {
     assert_eq!(try_create(&member(), &settings, days(6)), Ok(6 * DAY));
     let err = try_create(&member(), &settings, days(8)).unwrap_err();
     assert!(err.contains("lifetime must be less"), "{err}");
-    // DESIGN fine points: the maximum printed as Go prints a Duration.
+    // fine points: the maximum printed as Go prints a Duration.
     assert_eq!(err, "lifetime must be less than 168h0m0s");
     // §4.2 step 6: equal to the maximum is allowed despite the wording.
     assert_eq!(try_create(&member(), &settings, days(7)), Ok(7 * DAY));
@@ -1339,7 +1339,7 @@ fn rejection_codes_are_missing_malformed_unknown_key_invalid_secret_expired() {
     assert_eq!(code("", None), "missing");
     assert_eq!(code("test-wow-hello", None), "malformed");
     assert_eq!(code(&ALICE.token(), None), "unknown_key");
-    // DESIGN fine points: a record for another id is no record at all.
+    // fine points: a record for another id is no record at all.
     assert_eq!(code(&ALICE.token(), Some(&BOB.key())), "unknown_key");
     assert_eq!(code(&wrong_secret, Some(&valid)), "invalid_secret");
     assert_eq!(code(&ALICE.token(), Some(&expired)), "expired");
@@ -1357,7 +1357,7 @@ fn public_view_never_contains_the_hash() {
     assert!(!json.contains(&hex(&minted.key.hashed_secret)), "{json}");
     assert!(!json.contains(&minted.token.expose()[11..]), "{json}");
 
-    // Exactly codersdk's `APIKey` fields (spec §3).
+    // Exactly codersdk's `APIKey` fields (compatibility §3).
     let view: Value = serde_json::from_str(&json).unwrap();
     let mut fields: Vec<&str> = view
         .as_object()

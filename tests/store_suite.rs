@@ -1,4 +1,4 @@
-//! One behaviour suite for every `KeyStore` implementation (Coder's queries, spec §3).
+//! One behaviour suite for every `KeyStore` implementation (Coder's queries, compatibility §3).
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! `Duration::parse` on arbitrary text, and Go's `Duration.String()` on arbitrary values: what
-//! prints parses back to the same value (DESIGN.md, "Durations").
+//! prints parses back to the same value (compatibility, fine points).
 
 #![no_main]
 

@@ -1,5 +1,5 @@
 //! `extract::extract_token` on arbitrary headers and query strings: never an empty token,
-//! trimmed Bearer and `access_token` values, and Coder's precedence (spec §5).
+//! trimmed Bearer and `access_token` values, and Coder's precedence (compatibility §5).
 
 #![no_main]
 

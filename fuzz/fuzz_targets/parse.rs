@@ -1,5 +1,5 @@
 //! `Token::parse` and `Token::parse_strict` against a plain model of Coder's `SplitAPIToken`
-//! (spec §1): split on every `-`, exactly two parts, byte lengths 10 and 22.
+//! (compatibility §1): split on every `-`, exactly two parts, byte lengths 10 and 22.
 
 #![no_main]
 
@@ -22,7 +22,7 @@ fn coder_split(text: &str) -> Result<(&str, &str), ParseError> {
     Ok((parts[0], parts[1]))
 }
 
-/// Coder's message for each error, verbatim (spec §1).
+/// Coder's message for each error, verbatim (compatibility §1).
 fn coder_message(error: ParseError) -> String {
     match error {
         ParseError::PartCount(n) => {

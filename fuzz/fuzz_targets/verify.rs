@@ -1,5 +1,5 @@
 //! `check::verify` on a presented string and a record decoded from the fuzz input, against a
-//! plain model of Coder's order of checks (spec §6 rows 1-5) and the refresh invariants (§7).
+//! plain model of Coder's order of checks (compatibility §6 rows 1-5) and the refresh invariants (§7).
 
 #![no_main]
 
@@ -123,7 +123,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
         &remote,
     );
 
-    // The model: Coder's checks in order, with Coder's details (spec §6), each computed
+    // The model: Coder's checks in order, with Coder's details (compatibility §6), each computed
     // without the code under test.
     use RejectionKind::*;
     let expected: std::result::Result<(), (RejectionKind, String)> = if presented.is_empty() {
@@ -174,7 +174,7 @@ fn run(u: &mut Unstructured) -> Result<()> {
     Ok(())
 }
 
-/// Spec §7: what a refresh may change, and that nothing moves backwards.
+/// Compatibility §7: what a refresh may change, and that nothing moves backwards.
 fn check_update(
     verified: &tokenward::Verified<&ApiKey>,
     record: &ApiKey,

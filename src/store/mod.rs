@@ -18,10 +18,10 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 
-/// Coder's purge deletes at most this many expired keys per batch (spec §3, dbpurge).
+/// Coder's purge deletes at most this many expired keys per batch (compatibility §3, dbpurge).
 pub const PURGE_BATCH: usize = 10_000;
 
-/// The row an insert stores, by Coder's table rules (spec §3): a `lifetime_seconds` of 0 is
+/// The row an insert stores, by Coder's table rules (compatibility §3): a `lifetime_seconds` of 0 is
 /// stored as 86400, and an empty allow-list is refused (`api_keys_allow_list_not_empty`).
 pub(crate) fn row_to_insert(key: &ApiKey) -> Result<Cow<'_, ApiKey>, Error> {
     if key.allow_list.is_empty() {
@@ -65,7 +65,7 @@ impl ListFilter {
     }
 }
 
-/// The operations the key lifecycle needs, mirroring Coder's queries (spec §3). Synchronous;
+/// The operations the key lifecycle needs, mirroring Coder's queries (compatibility §3). Synchronous;
 /// implementations are shared across threads.
 ///
 /// Failures are [`Error::Store`] (a [`StoreError`](crate::error::StoreError) naming the kind
@@ -93,7 +93,7 @@ pub trait KeyStore: Send + Sync {
     /// clock that always reads itself.
     fn apply(&self, update: &KeyUpdate, clock: &dyn Clock) -> Result<bool, Error>;
 
-    /// Ends the key (spec §4.6): `expires_at = min(expires_at, now - 1µs)`, with `now` read from
+    /// Ends the key (compatibility §4.6): `expires_at = min(expires_at, now - 1µs)`, with `now` read from
     /// `clock` inside the write, so any authenticate that reads the clock after this returns
     /// finds `expires_at < now`. Coder stores `now`; the microsecond less is deliberate, so an
     /// authenticate in the same microsecond cannot pass and slide the key (Coder's own test,

@@ -1,5 +1,5 @@
 //! `SqliteStore`: the embedded default. One SQLite file in WAL mode with Coder's `api_keys`
-//! table (spec §3), shared safely by several threads and several processes.
+//! table (compatibility §3), shared safely by several threads and several processes.
 
 use std::fmt;
 use std::io;
@@ -29,7 +29,7 @@ const APPLICATION_ID: i64 = 0x746b_7764;
 /// `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`. Append only; never edit one
 /// that has shipped.
 const MIGRATIONS: &[&str] = &[
-    // 1: Coder's api_keys (spec §3). Times are integer microseconds since the epoch, UTC;
+    // 1: Coder's api_keys (compatibility §3). Times are integer microseconds since the epoch, UTC;
     // scopes and allow_list are JSON arrays of strings.
     "CREATE TABLE api_keys (
         id TEXT NOT NULL PRIMARY KEY,
@@ -570,7 +570,7 @@ impl KeyStore for SqliteStore {
         match inserted {
             Ok(_) => Ok(()),
             Err(Failure::Sqlite(e)) if is_unique_violation(&e, "api_keys.token_name") => {
-                // Coder's idx_api_key_name (spec §4.2 step 8).
+                // Coder's idx_api_key_name (compatibility §4.2 step 8).
                 Err(Error::NameConflict {
                     name: key.token_name.clone(),
                 })
@@ -844,7 +844,7 @@ fn retry<T>(deadline: &Deadline, mut op: impl FnMut() -> Result<T, Failure>) -> 
 }
 
 /// Creates a missing database file readable by its owner only: it holds `hashed_secret`,
-/// which is itself a secret (spec §2). SQLite gives the WAL and shared-memory files the same
+/// which is itself a secret (compatibility §2). SQLite gives the WAL and shared-memory files the same
 /// mode. An existing file is left as it is; any failure is left for SQLite to report.
 fn create_private(path: &Path) {
     #[cfg(unix)]
@@ -1161,7 +1161,7 @@ fn decode(row: &Row<'_>) -> Result<ApiKey, Failure> {
 }
 
 /// `["type:id", ...]` as stored by `insert`. Entries are kept as written: validation is a
-/// creation rule (spec §3), and a store gives back what it was given.
+/// creation rule (compatibility §3), and a store gives back what it was given.
 fn decode_allow_list(json: &str) -> Result<Vec<AllowEntry>, String> {
     let entry = |text: &str| {
         text.split_once(':')

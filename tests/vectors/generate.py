@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate tokenward's cross-language conformance vectors (tests/vectors/*.json).
 
-Every expected value below is written by hand from spec/coder-tokens.md and DESIGN.md
+Every expected value below is written by hand from docs/compatibility.md
 ("Fine points, decided"); nothing here runs or reads tokenward's code. SHA-256 digests come
 from Python's hashlib and time arithmetic from Python's datetime.
 
@@ -118,7 +118,7 @@ def model_strict(token: str) -> bool:
 
 
 def model_canonical_ip(text: str) -> str:
-    """DESIGN fine points: a bare IP printed bare; anything else 0.0.0.0."""
+    """fine points: a bare IP printed bare; anything else 0.0.0.0."""
     if "%" in text:  # zones are not bare IPs (Python would accept them)
         return "0.0.0.0"
     try:
@@ -343,7 +343,7 @@ def model_format_duration(d: int) -> str:
 
 
 def model_extract(case: dict):
-    """§5 plus DESIGN fine points, written independently of Go's net/http."""
+    """§5 plus fine points, written independently of Go's net/http."""
     headers = case["headers"]
 
     def header_first(name):
@@ -694,7 +694,7 @@ CHECK = [
     # --- §6 row 1: missing
     chk("missing_when_presented_token_is_empty", "§9.7 §6", "", None,
         rejection("missing", MISSING_DETAIL)),
-    chk("missing_with_access_url_adds_resource_metadata", "§6 DESIGN fine points", "", None,
+    chk("missing_with_access_url_adds_resource_metadata", "§6 fine points", "", None,
         rejection("missing", MISSING_DETAIL, "https://coder.example.com"),
         settings={"access_url": "https://coder.example.com"}),
     # --- §6 row 2: malformed
@@ -716,18 +716,18 @@ CHECK = [
         rejection("malformed", malformed(IDLEN.format(20)))),
     chk("malformed_trailing_space_is_not_trimmed", "§1 §5", K1.token + " ", None,
         rejection("malformed", malformed(SECLEN.format(23)))),
-    chk("malformed_with_access_url_trailing_slash_removed", "§6 DESIGN fine points", "test-wow", None,
+    chk("malformed_with_access_url_trailing_slash_removed", "§6 fine points", "test-wow", None,
         rejection("malformed", malformed(IDLEN.format(4)), "https://coder.example.com"),
         settings={"access_url": "https://coder.example.com/"}),
     # --- §6 row 3: unknown id
     chk("unknown_key_when_store_has_no_row", "§9.12 §6", K1.token, None,
         rejection("unknown_key", "API key is invalid.")),
-    chk("unknown_key_when_record_id_differs_from_presented_id", "DESIGN fine points", K1.token,
+    chk("unknown_key_when_record_id_differs_from_presented_id", "fine points", K1.token,
         record(K2, hashed_secret=sha256_hex(K1.secret)),
         rejection("unknown_key", "API key is invalid.")),
     chk("unknown_key_for_foreign_characters_of_right_length", "§1 §10", FOREIGN.token, None,
         rejection("unknown_key", "API key is invalid.")),
-    chk("unknown_key_even_when_the_mismatched_record_is_expired", "§6 DESIGN fine points", K1.token,
+    chk("unknown_key_even_when_the_mismatched_record_is_expired", "§6 fine points", K1.token,
         record(K2, expires_at="2026-03-01T11:00:00Z"),
         rejection("unknown_key", "API key is invalid.")),
     # --- §6 row 4: secret
@@ -755,7 +755,7 @@ CHECK = [
     chk("invalid_secret_wins_over_expired", "§6 order", K1.token,
         record(K1, hashed_secret=sha256_hex(K2.secret), expires_at="2026-03-01T11:00:00Z"),
         rejection("invalid_secret", "API key secret is invalid.")),
-    chk("invalid_secret_with_access_url_path_keeps_the_path", "§6 DESIGN fine points", K1.token,
+    chk("invalid_secret_with_access_url_path_keeps_the_path", "§6 fine points", K1.token,
         record(K1, hashed_secret=sha256_hex(K2.secret)),
         rejection("invalid_secret", "API key secret is invalid.", "https://example.com/coder"),
         settings={"access_url": "https://example.com/coder///"}),
@@ -766,22 +766,22 @@ CHECK = [
     chk("expired_when_expires_at_is_one_microsecond_past", "§6", K1.token,
         record(K1, expires_at="2026-03-01T11:59:59.999999Z"),
         rejection("expired", expired_detail("2026-03-01 11:59:59.999999 +0000 UTC"))),
-    chk("expired_detail_prints_four_digit_fraction", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_prints_four_digit_fraction", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05.1234Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05.1234 +0000 UTC"))),
-    chk("expired_detail_prints_six_digit_fraction", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_prints_six_digit_fraction", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05.123456Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05.123456 +0000 UTC"))),
-    chk("expired_detail_prints_half_second_as_one_digit", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_prints_half_second_as_one_digit", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05.5Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05.5 +0000 UTC"))),
-    chk("expired_detail_omits_zero_fraction_and_dot", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_omits_zero_fraction_and_dot", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05 +0000 UTC"))),
-    chk("expired_detail_keeps_leading_zeros_of_fraction", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_keeps_leading_zeros_of_fraction", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05.000001Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05.000001 +0000 UTC"))),
-    chk("expired_detail_trims_trailing_zero_of_fraction", "§6 DESIGN fine points", K1.token,
+    chk("expired_detail_trims_trailing_zero_of_fraction", "§6 fine points", K1.token,
         record(K1, expires_at="2026-01-02T15:04:05.01Z"),
         rejection("expired", expired_detail("2026-01-02 15:04:05.01 +0000 UTC"))),
     chk("expired_detail_pads_year_one_to_four_digits", "§3 §6", K1.token,
@@ -791,7 +791,7 @@ CHECK = [
         record(K3, login_type="token", lifetime_seconds=604800, token_name="ci",
                expires_at="2026-02-28T12:00:00Z"),
         rejection("expired", expired_detail("2026-02-28 12:00:00 +0000 UTC"))),
-    chk("expired_with_access_url_adds_resource_metadata", "§9.42 DESIGN fine points", K1.token,
+    chk("expired_with_access_url_adds_resource_metadata", "§9.42 fine points", K1.token,
         record(K1, expires_at="2026-02-28T23:59:59.25Z"),
         rejection("expired", expired_detail("2026-02-28 23:59:59.25 +0000 UTC"), "http://localhost:3000"),
         settings={"access_url": "http://localhost:3000"}),
@@ -856,19 +856,19 @@ CHECK = [
         record(K1, last_used="2026-02-28T12:00:00Z"),
         verified("2026-03-01T12:00:00Z", "2026-03-02T12:00:00Z", "0.0.0.0"),
         remote_addr=""),
-    chk("ipv6_remote_addr_is_stored_compressed_lower_case", "§7.1 DESIGN fine points", K1.token,
+    chk("ipv6_remote_addr_is_stored_compressed_lower_case", "§7.1 fine points", K1.token,
         record(K1, last_used="2026-02-28T12:00:00Z"),
         verified("2026-03-01T12:00:00Z", "2026-03-02T12:00:00Z", "2001:db8::1"),
         remote_addr="2001:DB8:0:0:0:0:0:1"),
-    chk("ipv4_mapped_ipv6_remote_addr_is_stored_as_ipv4", "§7.1 DESIGN fine points", K1.token,
+    chk("ipv4_mapped_ipv6_remote_addr_is_stored_as_ipv4", "§7.1 fine points", K1.token,
         record(K1, last_used="2026-02-28T12:00:00Z"),
         verified("2026-03-01T12:00:00Z", "2026-03-02T12:00:00Z", "1.2.3.4"),
         remote_addr="::ffff:1.2.3.4"),
-    chk("bracketed_ipv6_with_port_is_stored_as_zero_address", "§7.1 DESIGN fine points", K1.token,
+    chk("bracketed_ipv6_with_port_is_stored_as_zero_address", "§7.1 fine points", K1.token,
         record(K1, last_used="2026-02-28T12:00:00Z"),
         verified("2026-03-01T12:00:00Z", "2026-03-02T12:00:00Z", "0.0.0.0"),
         remote_addr="[::1]:8080"),
-    chk("zoned_ipv6_remote_addr_is_stored_as_zero_address", "§7.1 DESIGN fine points", K1.token,
+    chk("zoned_ipv6_remote_addr_is_stored_as_zero_address", "§7.1 fine points", K1.token,
         record(K1, last_used="2026-02-28T12:00:00Z"),
         verified("2026-03-01T12:00:00Z", "2026-03-02T12:00:00Z", "0.0.0.0"),
         remote_addr="fe80::1%eth0"),
@@ -910,9 +910,9 @@ CHECK = [
         record(K1, lifetime_seconds=3599, expires_at=NOW), verified()),
     chk("lifetime_of_one_second_never_slides", "§7.2 §9.61", K1.token,
         record(K1, lifetime_seconds=1, expires_at=NOW), verified()),
-    chk("zero_lifetime_never_slides", "DESIGN fine points", K1.token,
+    chk("zero_lifetime_never_slides", "fine points", K1.token,
         record(K1, lifetime_seconds=0, expires_at=NOW), verified()),
-    chk("negative_lifetime_never_slides", "§7.2 DESIGN fine points", K1.token,
+    chk("negative_lifetime_never_slides", "§7.2 fine points", K1.token,
         record(K1, lifetime_seconds=-60, expires_at=NOW), verified()),
     chk("github_key_slides_like_password", "§7.2 §8", K1.token,
         record(K1, login_type="github", last_used=NOW, expires_at="2026-03-01T12:01:00Z"),
@@ -1023,27 +1023,27 @@ EXTRACT = [
     ext("upper_case_bearer_scheme_is_accepted", "§5", [["Authorization", f"BEARER {T}"]], "", T),
     ext("mixed_case_bearer_scheme_is_accepted", "§5", [["Authorization", f"bEaReR {T}"]], "", T),
     ext("bearer_followed_by_tab_is_not_bearer", "§5", [["Authorization", f"Bearer\t{T}"]], "", None),
-    ext("bearer_value_trims_unicode_whitespace", "DESIGN fine points",
+    ext("bearer_value_trims_unicode_whitespace", "fine points",
         [["Authorization", f"Bearer \u3000{T}\u00a0\t"]], "", T),
     ext("bearer_value_keeps_inner_whitespace", "§5", [["Authorization", "Bearer a b"]], "", "a b"),
     # header names and repeated headers
-    ext("lower_case_custom_header_name_matches", "DESIGN fine points",
+    ext("lower_case_custom_header_name_matches", "fine points",
         [["coder-session-token", T]], "", T),
-    ext("upper_case_custom_header_name_matches", "DESIGN fine points",
+    ext("upper_case_custom_header_name_matches", "fine points",
         [["CODER-SESSION-TOKEN", T]], "", T),
-    ext("lower_case_authorization_header_name_matches", "DESIGN fine points",
+    ext("lower_case_authorization_header_name_matches", "fine points",
         [["authorization", f"Bearer {T}"]], "", T),
-    ext("lower_case_cookie_header_name_matches", "DESIGN fine points",
+    ext("lower_case_cookie_header_name_matches", "fine points",
         [["cookie", f"coder_session_token={T}"]], "", T),
-    ext("only_first_authorization_header_counts", "DESIGN fine points",
+    ext("only_first_authorization_header_counts", "fine points",
         [["Authorization", "Basic dXNlcjpwYXNz"], ["Authorization", f"Bearer {T}"]], "", None),
-    ext("only_first_custom_header_counts_even_when_empty", "DESIGN fine points",
+    ext("only_first_custom_header_counts_even_when_empty", "fine points",
         [["Coder-Session-Token", ""], ["Coder-Session-Token", T2]], "", None),
     ext("empty_custom_header_falls_through_to_bearer", "§5",
         [["Coder-Session-Token", ""], ["Authorization", f"Bearer {T}"]], "", T),
-    ext("custom_header_value_is_not_trimmed", "§5 DESIGN fine points",
+    ext("custom_header_value_is_not_trimmed", "§5 fine points",
         [["Coder-Session-Token", f" {T} "]], "", f" {T} "),
-    ext("whitespace_only_custom_header_is_a_token", "§5 DESIGN fine points",
+    ext("whitespace_only_custom_header_is_a_token", "§5 fine points",
         [["Coder-Session-Token", "   "]], "", "   "),
     # cookies
     ext("cookie_among_several_in_one_header", "§5",
@@ -1065,26 +1065,26 @@ EXTRACT = [
         [["Cookie", f"coder_session_token_other={T2}; xcoder_session_token={T2}"]], "", None),
     # query
     ext("query_among_other_parameters", "§5", [], f"foo=bar&coder_session_token={T}&baz=1", T),
-    ext("query_plus_decodes_to_space_and_is_not_trimmed", "§5 DESIGN fine points", [],
+    ext("query_plus_decodes_to_space_and_is_not_trimmed", "§5 fine points", [],
         "coder_session_token=a+b+", "a b "),
     ext("query_percent_encoding_is_decoded", "§5", [], "coder_session_token=a%2Bb%2Dc%20", "a+b-c "),
     ext("query_value_may_contain_equals_sign", "§5", [], "coder_session_token=a=b", "a=b"),
     ext("query_key_is_percent_decoded", "§5", [], f"coder%5Fsession%5Ftoken={T}", T),
-    ext("query_key_is_case_sensitive", "DESIGN fine points", [], f"Coder_Session_Token={T}", None),
+    ext("query_key_is_case_sensitive", "fine points", [], f"Coder_Session_Token={T}", None),
     ext("query_key_without_value_is_empty_and_falls_through", "§5", [], "coder_session_token", None),
-    ext("empty_first_query_value_falls_through_even_if_a_later_one_is_set", "DESIGN fine points", [],
+    ext("empty_first_query_value_falls_through_even_if_a_later_one_is_set", "fine points", [],
         f"coder_session_token=&coder_session_token={T}", None),
     ext("empty_query_value_falls_through_to_custom_header", "§5", [["Coder-Session-Token", T]],
         "coder_session_token=", T),
-    ext("first_of_two_query_values_wins", "DESIGN fine points", [],
+    ext("first_of_two_query_values_wins", "fine points", [],
         f"coder_session_token={T}&coder_session_token={T2}", T),
     ext("query_pair_with_invalid_percent_escape_is_skipped", "§5 (Go url.ParseQuery)", [],
         f"coder_session_token=%zz&access_token={T}", T),
-    ext("access_token_is_trimmed", "§5 DESIGN fine points", [], f"access_token=+{T}%09%0A", T),
+    ext("access_token_is_trimmed", "§5 fine points", [], f"access_token=+{T}%09%0A", T),
     ext("whitespace_only_access_token_yields_no_token", "§5", [], "access_token=%20%20", None),
-    ext("empty_first_access_token_wins_over_later_value", "DESIGN fine points", [],
+    ext("empty_first_access_token_wins_over_later_value", "fine points", [],
         f"access_token=&access_token={T}", None),
-    ext("access_token_key_is_case_sensitive", "DESIGN fine points", [], f"Access_Token={T}", None),
+    ext("access_token_key_is_case_sensitive", "fine points", [], f"Access_Token={T}", None),
     ext("access_token_keeps_inner_whitespace", "§5", [], "access_token=+a+b+", "a b"),
 ]
 
@@ -1173,7 +1173,7 @@ LIFETIME = [
     lt("non_owner_site_roles_use_member_maximum", "§4.2",
        {}, ["template-admin", "user-admin", "auditor"], 8 * D, MAX_DEFAULT_NS,
        lt_ok("2026-03-09T12:00:00Z", 691200)),
-    lt("maximum_with_fraction_is_printed_as_go_duration", "DESIGN fine points",
+    lt("maximum_with_fraction_is_printed_as_go_duration", "fine points",
        {"max_token_lifetime": "90m30.5s"}, [], 91 * MIN, 90 * MIN + 30500 * MS, lt_less("1h30m30.5s")),
     lt("lifetime_equal_to_fractional_maximum_is_allowed", "§4.2", {"max_token_lifetime": "90m30.5s"}, [],
        90 * MIN + 30500 * MS, 90 * MIN + 30500 * MS, lt_ok("2026-03-01T13:30:30.5Z", 5430)),
@@ -1188,12 +1188,12 @@ LIFETIME = [
 # duration.json
 # --------------------------------------------------------------------------------------------
 
-def dp(name, text, nanos=None, error=None, spec="DESIGN fine points"):
+def dp(name, text, nanos=None, error=None, spec="fine points"):
     exp = {"nanos": nanos} if error is None else {"error": error}
     return {"name": name, "spec": spec, "input": text, "expect": exp}
 
 
-def df(name, nanos, formatted, spec="DESIGN fine points"):
+def df(name, nanos, formatted, spec="fine points"):
     return {"name": name, "spec": spec, "nanos": nanos, "formatted": formatted}
 
 
@@ -1215,7 +1215,7 @@ DURATION = [
     dp("tenth_of_a_second", "0.1s", 100 * MS),
     dp("hour_and_thirty_minutes", "1h30m", 5400 * S),
     dp("repeated_unit_adds_up", "1h1h", 2 * H),
-    dp("one_day", "1d", 24 * H, spec="§4.8 DESIGN fine points"),
+    dp("one_day", "1d", 24 * H, spec="§4.8 fine points"),
     dp("seven_days", "7d", 168 * H, spec="§4.8"),
     dp("day_hours_minutes_chained", "1d12h30m", 131400 * S, spec="§4.8"),
     dp("one_year", "1y", 8760 * H, spec="§4.8"),
@@ -1321,7 +1321,7 @@ DURATION += [
 # ip.json
 # --------------------------------------------------------------------------------------------
 
-def ipc(name, text, expect, spec="DESIGN fine points"):
+def ipc(name, text, expect, spec="fine points"):
     return {"name": name, "spec": spec, "input": text, "expect": expect}
 
 
@@ -1540,16 +1540,16 @@ FILES = {
              "(constant-time; a stored value of any other length never matches).", HASH),
     "check": ("The ordered checks on a presented token (§6 rows 1-5) and the resulting KeyUpdate "
               "(§7), or the rejection with Coder's status, message, detail and WWW-Authenticate.", CHECK),
-    "extract": ("Which token a request carries (§5 and DESIGN fine points): cookie, query "
+    "extract": ("Which token a request carries (§5 and fine points): cookie, query "
                 "coder_session_token, Coder-Session-Token header, Authorization Bearer, query "
                 "access_token; null when there is none.", EXTRACT),
     "lifetime": ("Token creation lifetime rules (§4.1 step 2, §4.2 steps 6-7, §4.6 tokenconfig): "
                  "expires_at and lifetime_seconds, or the 400 error.", LIFETIME),
     "duration": ("Go's time.ParseDuration plus d=24h and y=8760h, and Go's Duration.String() "
-                 "(DESIGN fine points).", DURATION),
-    "ip": ("Canonical stored form of a request's remote address (§4.1 step 4, §7.1, DESIGN fine "
+                 "(fine points).", DURATION),
+    "ip": ("Canonical stored form of a request's remote address (§4.1 step 4, §7.1, fine "
            "points): a bare IP printed bare, anything else 0.0.0.0.", IP),
-    "codes": ("Every outcome's stable code: number (the C tw_status), snake_case name (the "
+    "codes": ("Every outcome's stable code: number (the planned C ABI's tw_status), snake_case name (the "
               "bindings' error code), HTTP status, and whether it is a verdict on a presented token.",
               CODES),
     "scopes": ("Token-creation scope normalization (§4.2 step 3, §4.1 step 5, §8) and the derived "
