@@ -27,6 +27,13 @@ else
     echo "skipped: go is not installed (tests/vectors/README.md)"
 fi
 
+step "extract grammar vectors are in sync with Go's net/http and net/url"
+if command -v go >/dev/null; then
+    go -C tests/vectors/goextract run . -check
+else
+    echo "skipped: go is not installed (tests/vectors/README.md)"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

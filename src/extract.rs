@@ -623,6 +623,10 @@ mod tests {
         assert_eq!(authorization("bEaReR tok"), found("tok", Bearer));
     }
 
+    // The cookie and query grammar tests below pin each behaviour with a few cases; the full
+    // tables, with Go's own answers, are in tests/vectors/extract_grammar.json (written by
+    // tests/vectors/goextract from net/http and net/url, run by tests/vectors.rs).
+
     #[test]
     fn cookies_are_read_across_several_headers_in_order() {
         // §5 item 1: Go reads every Cookie header, in order.
@@ -638,19 +642,9 @@ mod tests {
             found("second", Cookie)
         );
         assert_eq!(
-            cookies(&["a=1;b=2;coder_session_token=third;coder_session_token=fourth"]),
-            found("third", Cookie)
-        );
-        assert_eq!(
             cookies(&[";;  ; coder_session_token=x;;"]),
             found("x", Cookie)
         );
-        let headers = [
-            ("Cookie", "a=1"),
-            ("Accept", "*/*"),
-            ("cookie", "coder_session_token=y"),
-        ];
-        assert_eq!(extract(&headers, ""), found("y", Cookie));
     }
 
     #[test]
@@ -660,30 +654,16 @@ mod tests {
             cookies(&["coder_session_token=\"abc\""]),
             found("abc", Cookie)
         );
-        assert_eq!(
-            cookies(&["coder_session_token=\"a b\""]),
-            found("a b", Cookie)
-        );
         // Quotes are removed once; a quote left inside is an invalid byte.
         assert_eq!(cookies(&["coder_session_token=\"\"abc\"\""]), None);
-        assert_eq!(cookies(&["coder_session_token=\"a\"b\""]), None);
-        // Unbalanced quotes are invalid bytes, and a lone quote is not a pair.
-        assert_eq!(cookies(&["coder_session_token=\"abc"]), None);
-        assert_eq!(cookies(&["coder_session_token=abc\""]), None);
+        // A lone quote is not a pair.
         assert_eq!(cookies(&["coder_session_token=\""]), None);
     }
 
     #[test]
     fn malformed_cookie_parts_are_skipped() {
         // §5 item 1: a part that breaks Go's rules is skipped, so a later one is the first.
-        for bad in [
-            "coder_session_token=bad\\",
-            "coder_session_token=\"bad",
-            "coder_session_token=caf\u{e9}",
-            "coder_session_token=a\u{1}b",
-            "coder_session_token=a\u{7f}b",
-            "coder_session_token=\"a\u{0}\"",
-        ] {
+        for bad in ["coder_session_token=bad\\", "coder_session_token=caf\u{e9}"] {
             let line = format!("{bad}; coder_session_token=good");
             assert_eq!(cookies(&[&line]), found("good", Cookie), "{bad:?}");
             assert_eq!(
@@ -693,7 +673,7 @@ mod tests {
         }
         // Parts whose name is not a token are skipped without disturbing the rest.
         assert_eq!(
-            cookies(&["bad name=1; caf\u{e9}=2; =3; coder_session_token=good"]),
+            cookies(&["bad name=1; =3; coder_session_token=good"]),
             found("good", Cookie)
         );
     }
@@ -702,25 +682,13 @@ mod tests {
     fn cookie_parts_are_trimmed_but_values_are_not() {
         // §5 item 1: textproto.TrimString on the part and the name, never on the value.
         assert_eq!(
-            cookies(&["  coder_session_token=abc  "]),
-            found("abc", Cookie)
-        );
-        assert_eq!(
-            cookies(&["\tcoder_session_token=abc\t;x=1"]),
-            found("abc", Cookie)
-        );
-        assert_eq!(
-            cookies(&["coder_session_token=abc\r\n"]),
+            cookies(&["\tcoder_session_token=abc \r\n;x=1"]),
             found("abc", Cookie)
         );
         assert_eq!(cookies(&["coder_session_token =abc"]), found("abc", Cookie));
         assert_eq!(
             cookies(&["coder_session_token= abc"]),
             found(" abc", Cookie)
-        );
-        assert_eq!(
-            cookies(&["coder_session_token=\" abc \""]),
-            found(" abc ", Cookie)
         );
     }
 
@@ -729,33 +697,20 @@ mod tests {
         // §5 item 1: Go's validCookieValueByte accepts 0x20 and ','; the "not at the ends"
         // rule belongs to writing cookies only.
         assert_eq!(
-            cookies(&["coder_session_token=a,b c"]),
-            found("a,b c", Cookie)
-        );
-        assert_eq!(
-            cookies(&["coder_session_token=\",abc,\""]),
-            found(",abc,", Cookie)
-        );
-        assert_eq!(
-            cookies(&["coder_session_token=,abc, ; x=1"]),
-            found(",abc,", Cookie)
+            cookies(&["coder_session_token=,a b, ; x=1"]),
+            found(",a b,", Cookie)
         );
     }
 
     #[test]
     fn more_than_3000_cookies_means_no_cookies() {
         // Go's httpcookiemaxnum default: the count is `;` + 1 per Cookie header, over all of them.
-        let at_limit = format!("coder_session_token=abc{}", ";".repeat(2999));
-        assert_eq!(cookies(&[&at_limit]), found("abc", Cookie));
-        let over_limit = format!("coder_session_token=abc{}", ";".repeat(3000));
-        assert_eq!(cookies(&[&over_limit]), None);
-
-        let second_line = format!("coder_session_token=abc{}", ";".repeat(2998));
-        assert_eq!(cookies(&["a=1", &second_line]), found("abc", Cookie));
-        let second_line = format!("coder_session_token=abc{}", ";".repeat(2999));
+        let at_limit = format!("coder_session_token=abc{}", ";".repeat(2998));
+        assert_eq!(cookies(&["a=1", &at_limit]), found("abc", Cookie));
+        let over_limit = format!("coder_session_token=abc{}", ";".repeat(2999));
         let headers = [
             ("Cookie", "a=1"),
-            ("Cookie", second_line.as_str()),
+            ("Cookie", over_limit.as_str()),
             ("Coder-Session-Token", "from-header"),
         ];
         assert_eq!(extract(&headers, ""), found("from-header", Header));
@@ -764,50 +719,30 @@ mod tests {
     #[test]
     fn query_values_are_percent_decoded_and_plus_is_space() {
         // §5 item 2: Go's QueryUnescape.
-        assert_eq!(
-            query("coder_session_token=abc%2Ddef"),
-            found("abc-def", Query)
-        );
         assert_eq!(query("coder_session_token=a+b%2Bc"), found("a b+c", Query));
         assert_eq!(query("coder_session_token=%c3%A9"), found("\u{e9}", Query));
-        assert_eq!(
-            query("coder_session_token=abc%3Bdef"),
-            found("abc;def", Query)
-        );
-        assert_eq!(
-            query("coder_session_token=caf\u{e9}"),
-            found("caf\u{e9}", Query)
-        );
-        assert_eq!(query("coder_session_token=a=b"), found("a=b", Query));
         // Keys are unescaped before they are compared.
         assert_eq!(query("coder%5Fsession%5ftoken=x"), found("x", Query));
-        assert_eq!(query("access%5Ftoken=+y+"), found("y", AccessToken));
     }
 
     #[test]
     fn a_query_pair_with_a_semicolon_is_skipped() {
         // §5 item 2: Go 1.17 and later drop pairs that contain `;`.
-        assert_eq!(query("coder_session_token=a;b"), None);
         assert_eq!(query("x=1;coder_session_token=abc"), None);
         assert_eq!(
             query("coder_session_token=a;b&coder_session_token=second"),
             found("second", Query)
-        );
-        assert_eq!(
-            query("access_token=a;b&access_token=c"),
-            found("c", AccessToken)
         );
     }
 
     #[test]
     fn a_query_pair_with_a_malformed_escape_is_skipped() {
         // §5 item 2: Go's parseQuery drops a pair it cannot unescape, so a later pair is the first.
-        for bad in ["%", "%4", "%zz", "%G1", "abc%", "%%41", "%41%"] {
-            let q = format!("coder_session_token={bad}");
-            assert_eq!(query(&q), None, "{bad:?}");
-            let q = format!("coder_session_token={bad}&coder_session_token=good");
-            assert_eq!(query(&q), found("good", Query), "{bad:?}");
-        }
+        assert_eq!(query("coder_session_token=%zz"), None);
+        assert_eq!(
+            query("coder_session_token=abc%&coder_session_token=good"),
+            found("good", Query)
+        );
         assert_eq!(
             query("coder_session_token%=bad&coder_session_token=good"),
             found("good", Query)
@@ -817,14 +752,10 @@ mod tests {
     #[test]
     fn invalid_utf8_in_a_query_value_becomes_replacement_characters_and_still_counts() {
         // §5 item 2: Go keeps the raw bytes, so the pair is a non-empty (unusable) first value.
-        assert_eq!(query("coder_session_token=%FF"), found("\u{FFFD}", Query));
+        // One U+FFFD per maximal invalid subsequence, as `String::from_utf8_lossy`.
         assert_eq!(
-            query("coder_session_token=%FF%FE"),
-            found("\u{FFFD}\u{FFFD}", Query)
-        );
-        assert_eq!(
-            query("coder_session_token=%E2%82x"),
-            found("\u{FFFD}x", Query)
+            query("coder_session_token=%FF%E2%82x"),
+            found("\u{FFFD}\u{FFFD}x", Query)
         );
         let headers = [("Coder-Session-Token", "from-header")];
         assert_eq!(
@@ -834,10 +765,6 @@ mod tests {
             ),
             found("\u{FFFD}abc", Query)
         );
-        assert_eq!(
-            query("access_token=%20%FF%20"),
-            found("\u{FFFD}", AccessToken)
-        );
     }
 
     #[test]
@@ -845,10 +772,6 @@ mod tests {
         // Go's urlmaxqueryparams default: the count is `&` + 1.
         let at_limit = format!("coder_session_token=abc{}", "&".repeat(9999));
         assert_eq!(query(&at_limit), found("abc", Query));
-        let over_limit = format!("coder_session_token=abc{}", "&".repeat(10_000));
-        assert_eq!(query(&over_limit), None);
-        let over_limit = format!("access_token=abc{}", "&".repeat(10_000));
-        assert_eq!(query(&over_limit), None);
         let headers = [("Coder-Session-Token", "from-header")];
         let over_limit = format!("coder_session_token=abc{}", "&".repeat(10_000));
         assert_eq!(extract(&headers, &over_limit), found("from-header", Header));

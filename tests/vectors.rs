@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::Value;
 use tokenward::Coded;
 use tokenward::check::verify;
-use tokenward::extract::extract_token;
+use tokenward::extract::{TokenSource, extract_token};
 use tokenward::issue::{max_token_lifetime, requested_scopes, token_expiry};
 use tokenward::key::legacy_scope;
 use tokenward::{ApiKey, Code, Duration, SecretHash, Settings, Timestamp, Token, User};
@@ -190,6 +190,47 @@ fn extract_vectors() {
             .collect();
         let got = extract_token(&headers, text(&case["query"])).map(|e| e.token.into_owned());
         expect_eq("token", got.as_deref(), case["expect"].as_str())
+    });
+}
+
+/// The `source` field of extract_grammar.json as the `TokenSource` it names.
+fn token_source(v: &Value) -> Option<TokenSource> {
+    Some(match v.as_str()? {
+        "cookie" => TokenSource::Cookie,
+        "query" => TokenSource::Query,
+        "header" => TokenSource::Header,
+        "bearer" => TokenSource::Bearer,
+        "access_token" => TokenSource::AccessToken,
+        other => panic!("unknown source {other:?}"),
+    })
+}
+
+#[test]
+fn extract_grammar_vectors() {
+    let doc = document("extract_grammar.json", "extract_grammar");
+    assert!(
+        doc["go_version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("go"))
+    );
+    run("extract_grammar.json", "extract_grammar", |case| {
+        let headers: Vec<(&str, &str)> = case["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| (text(&pair[0]), text(&pair[1])))
+            .collect();
+        let got = extract_token(&headers, text(&case["query"]));
+        expect_eq(
+            "token",
+            got.as_ref().map(|e| &*e.token),
+            case["expect"].as_str(),
+        )?;
+        expect_eq(
+            "source",
+            got.map(|e| e.source),
+            token_source(&case["source"]),
+        )
     });
 }
 
