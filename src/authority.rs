@@ -27,6 +27,36 @@ const GENERATED_NAME_ATTEMPTS: u32 = 8;
 /// Users come from the host as [`User`] (`id` + site roles). An actor may act on another
 /// user's keys only with the Owner role; otherwise another user's key is "not found", as Coder
 /// answers (compatibility §4.6).
+///
+/// ```
+/// use tokenward::{Authority, CreateTokenRequest, Settings, User};
+///
+/// # fn main() -> Result<(), tokenward::Error> {
+/// let authority = Authority::open(":memory:", Settings::default())?;
+/// let jane = User::new("jane", &[]);
+///
+/// // Jane mints a token for herself; the plain text is hers, shown once.
+/// let minted = authority.create_token(&jane, &jane, &CreateTokenRequest::default(), "203.0.113.7")?;
+/// let token = minted.token.expose();
+///
+/// // A request presents it: checked, and its first use recorded in the store.
+/// let auth = authority.authenticate(&token, "203.0.113.7")?;
+/// assert_eq!(auth.key.user_id, "jane");
+/// assert!(auth.update.is_some());
+///
+/// // A wrong secret is rejected; the host answers as Coder does.
+/// let forged = format!("{}-{}", minted.key.id, "x".repeat(22));
+/// let error = authority.authenticate(&forged, "203.0.113.7").unwrap_err();
+/// let answer = tokenward::http::answer(&error, authority.settings());
+/// assert_eq!(answer.status, 401);
+/// assert!(answer.body.contains("API key secret is invalid."));
+/// assert_eq!(
+///     answer.header("WWW-Authenticate"),
+///     Some(r#"Bearer realm="coder", error="invalid_token", error_description="The access token has expired""#),
+/// );
+/// # Ok(())
+/// # }
+/// ```
 pub struct Authority {
     store: Arc<dyn KeyStore>,
     settings: Settings,

@@ -67,6 +67,11 @@ pub mod store;
 pub mod time;
 pub mod token;
 
+/// The README's Rust examples, compiled and run by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use authority::{Authenticated, Authority, ListTokens};
 pub use check::{Rejection, RejectionKind, Verified};
 pub use duration::{Duration, DurationError};
