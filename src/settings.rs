@@ -39,8 +39,8 @@ pub struct Settings {
     pub default_token_lifetime: Duration,
     /// Longest lifetime a member may request; `CODER_MAX_TOKEN_LIFETIME`, default 876600h.
     pub max_token_lifetime: Duration,
-    /// Longest lifetime for a user with the owner role, replacing the member maximum (spec
-    /// §4.2 step 7); `CODER_MAX_ADMIN_TOKEN_LIFETIME`, default 168h.
+    /// Longest lifetime for a user with the owner role, replacing the member maximum
+    /// (compatibility §4.2 step 7); `CODER_MAX_ADMIN_TOKEN_LIFETIME`, default 168h.
     pub max_admin_token_lifetime: Duration,
     /// How long expired keys are kept (and keep answering "expired") before they are purged;
     /// zero turns the purge off; `CODER_API_KEYS_RETENTION`, default 7d.

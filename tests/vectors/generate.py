@@ -6,7 +6,7 @@ Every expected value below is written by hand from docs/compatibility.md
 from Python's hashlib and time arithmetic from Python's datetime.
 
 As a second line of defence, each file's hand-written expectations are re-derived by a small
-reference model of the spec written in this script (the `model_*` functions) and the script
+reference model of docs/compatibility.md written in this script (the `model_*` functions) and the script
 refuses to write anything if the two disagree.
 
 Run from the repository root:  python3 tests/vectors/generate.py
@@ -96,7 +96,7 @@ def go_quote(s: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Reference model of the spec (used only to cross-check the hand-written expectations)
+# Reference model of docs/compatibility.md (used only to cross-check the hand-written expectations)
 # --------------------------------------------------------------------------------------------
 
 def model_split(token: str):
