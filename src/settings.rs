@@ -90,92 +90,70 @@ const fn hours(hours: i64) -> Value {
     }
 }
 
+/// One row of [`FIELDS`]: the field, its variable, the [`Value`] kind it holds, its default
+/// and its rule.
+macro_rules! field {
+    ($name:ident, $env:literal, $kind:ident, $default:expr, $rule:ident) => {
+        Field {
+            name: stringify!($name),
+            env: $env,
+            default: $default,
+            rule: Rule::$rule,
+            get: |s| Value::$kind(s.$name.clone()),
+            set: |s, v| {
+                if let Value::$kind(x) = v {
+                    s.$name = x;
+                }
+            },
+        }
+    };
+}
+
 /// Coder's settings (compatibility §4.7), in field order.
 static FIELDS: [Field; 7] = [
-    Field {
-        name: "session_duration",
-        env: "SESSION_DURATION",
-        default: hours(24),
-        rule: Rule::Positive,
-        get: |s| Value::Duration(s.session_duration),
-        set: |s, v| {
-            if let Value::Duration(d) = v {
-                s.session_duration = d;
-            }
-        },
-    },
-    Field {
-        name: "disable_session_expiry_refresh",
-        env: "DISABLE_SESSION_EXPIRY_REFRESH",
-        default: Value::Flag(false),
-        rule: Rule::Any,
-        get: |s| Value::Flag(s.disable_session_expiry_refresh),
-        set: |s, v| {
-            if let Value::Flag(f) = v {
-                s.disable_session_expiry_refresh = f;
-            }
-        },
-    },
-    Field {
-        name: "default_token_lifetime",
-        env: "DEFAULT_TOKEN_LIFETIME",
-        default: hours(168),
-        rule: Rule::Positive,
-        get: |s| Value::Duration(s.default_token_lifetime),
-        set: |s, v| {
-            if let Value::Duration(d) = v {
-                s.default_token_lifetime = d;
-            }
-        },
-    },
-    Field {
-        name: "max_token_lifetime",
-        env: "MAX_TOKEN_LIFETIME",
-        default: hours(876_600),
-        rule: Rule::NotNegative,
-        get: |s| Value::Duration(s.max_token_lifetime),
-        set: |s, v| {
-            if let Value::Duration(d) = v {
-                s.max_token_lifetime = d;
-            }
-        },
-    },
-    Field {
-        name: "max_admin_token_lifetime",
-        env: "MAX_ADMIN_TOKEN_LIFETIME",
-        default: hours(168),
-        rule: Rule::NotNegative,
-        get: |s| Value::Duration(s.max_admin_token_lifetime),
-        set: |s, v| {
-            if let Value::Duration(d) = v {
-                s.max_admin_token_lifetime = d;
-            }
-        },
-    },
-    Field {
-        name: "api_keys_retention",
-        env: "API_KEYS_RETENTION",
-        default: hours(7 * 24),
-        rule: Rule::NotNegative,
-        get: |s| Value::Duration(s.api_keys_retention),
-        set: |s, v| {
-            if let Value::Duration(d) = v {
-                s.api_keys_retention = d;
-            }
-        },
-    },
-    Field {
-        name: "access_url",
-        env: "ACCESS_URL",
-        default: Value::Url(None),
-        rule: Rule::AccessUrl,
-        get: |s| Value::Url(s.access_url.clone()),
-        set: |s, v| {
-            if let Value::Url(url) = v {
-                s.access_url = url;
-            }
-        },
-    },
+    field!(
+        session_duration,
+        "SESSION_DURATION",
+        Duration,
+        hours(24),
+        Positive
+    ),
+    field!(
+        disable_session_expiry_refresh,
+        "DISABLE_SESSION_EXPIRY_REFRESH",
+        Flag,
+        Value::Flag(false),
+        Any
+    ),
+    field!(
+        default_token_lifetime,
+        "DEFAULT_TOKEN_LIFETIME",
+        Duration,
+        hours(168),
+        Positive
+    ),
+    field!(
+        max_token_lifetime,
+        "MAX_TOKEN_LIFETIME",
+        Duration,
+        hours(876_600),
+        NotNegative
+    ),
+    field!(
+        max_admin_token_lifetime,
+        "MAX_ADMIN_TOKEN_LIFETIME",
+        Duration,
+        hours(168),
+        NotNegative
+    ),
+    field!(
+        api_keys_retention,
+        "API_KEYS_RETENTION",
+        Duration,
+        hours(7 * 24),
+        NotNegative
+    ),
+    field!(access_url, "ACCESS_URL", Url, Value::Url(None), AccessUrl),
 ];
 
 impl Default for Settings {
