@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ts;
+use common::{files, set_mode, ts};
 use rusqlite::Connection;
 use tempfile::TempDir;
 use tokenward::Coded;
@@ -848,21 +848,6 @@ fn read_only() -> SqliteOptions {
     let mut options = SqliteOptions::default();
     options.read_only = true;
     options
-}
-
-/// The files in `dir`, by name.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 #[test]
