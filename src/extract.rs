@@ -625,7 +625,7 @@ mod tests {
 
     // The cookie and query grammar tests below pin each behaviour with a few cases; the full
     // tables, with Go's own answers, are in tests/vectors/extract_grammar.json (written by
-    // tests/vectors/goextract from net/http and net/url, run by tests/vectors.rs).
+    // tests/vectors/gocheck from net/http and net/url, run by tests/vectors.rs).
 
     #[test]
     fn cookies_are_read_across_several_headers_in_order() {

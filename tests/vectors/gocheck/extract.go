@@ -1,30 +1,23 @@
-// Command goextract writes Go's answers for which token a request carries, on inputs that exercise
-// the cookie and query grammars: tests/vectors/extract_grammar.json. Each input becomes a real
+// The extraction half of gocheck: which token a request carries, on inputs that exercise the
+// cookie and query grammars (tests/vectors/extract_grammar.json). Each input becomes a real
 // *http.Request, so net/http's Request.Cookie and net/url's ParseQuery decide, and Coder's
-// APITokenFromRequest order is applied to it. Standard library only.
-//
-// Run from anywhere inside the repository:
-//
-//	go -C tests/vectors/goextract run .          # write the file
-//	go -C tests/vectors/goextract run . -check   # fail if the committed file differs
+// APITokenFromRequest order is applied to it.
 package main
 
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
 const (
-	vectorPath = "tests/vectors/extract_grammar.json"
+	extractVectorPath = "tests/vectors/extract_grammar.json"
 	// Coder's names (codersdk.SessionTokenCookie, codersdk.SessionTokenHeader).
 	sessionTokenCookie = "coder_session_token"
 	sessionTokenHeader = "Coder-Session-Token"
@@ -107,7 +100,7 @@ func with(hs []header, more ...header) []header {
 var fromHeader = header{"Coder-Session-Token", "from-header"}
 
 // cases are the inputs. Header values must be UTF-8: a JSON string cannot carry other bytes.
-func cases() []extractCase {
+func extractCases() []extractCase {
 	var cs []extractCase
 	cookie := func(name string, hs []header) {
 		cs = append(cs, extractCase{name: name, spec: specCookie, headers: hs})
@@ -334,40 +327,14 @@ func maximalSubpart(s string) int {
 	return n
 }
 
-// jsonString encodes s for the vector file: what unicode.IsPrint rejects as \u escapes, so the
-// file shows no invisible characters; everything else as it is. s must be UTF-8.
-func jsonString(s string) string {
-	if !utf8.ValidString(s) {
-		fail("not UTF-8: %q", s)
-	}
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x10000:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			r -= 0x10000
-			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
-}
-
-func vectorFile(goVersion string, cs []extractCase) []byte {
+func extractVectorFile(goVersion string, cs []extractCase) []byte {
 	var b bytes.Buffer
 	b.WriteString("{\n")
 	b.WriteString("  \"schema\": \"tokenward-vectors/1\",\n")
 	b.WriteString("  \"kind\": \"extract_grammar\",\n")
 	fmt.Fprintf(&b, "  \"description\": %s,\n", jsonString("Which token a request carries, on inputs for Go's cookie grammar "+
 		"(Request.Cookie, httpcookiemaxnum 3000) and query grammar (url.ParseQuery, urlmaxqueryparams 10000), "+
-		"taken in Coder's APITokenFromRequest order. Written by goextract from real *http.Request values; "+
+		"taken in Coder's APITokenFromRequest order. Written by gocheck from real *http.Request values; "+
 		"unescaped query bytes that are not UTF-8 are given as U+FFFD per maximal invalid subsequence."))
 	fmt.Fprintf(&b, "  \"go_version\": %s,\n", jsonString(goVersion))
 	b.WriteString("  \"cases\": [\n")
@@ -391,16 +358,9 @@ func vectorFile(goVersion string, cs []extractCase) []byte {
 	}
 	b.WriteString("  ]\n}\n")
 	if !json.Valid(b.Bytes()) {
-		fail("generated %s is not valid JSON", vectorPath)
+		fail("generated %s is not valid JSON", extractVectorPath)
 	}
 	return b.Bytes()
-}
-
-func comma(i, n int) string {
-	if i < n-1 {
-		return ","
-	}
-	return ""
 }
 
 // limitsApply says whether this Go, under this go.mod and environment, has the cookie and query
@@ -426,76 +386,36 @@ func limitsApply() (bool, string) {
 	return true, ""
 }
 
-// repoRoot is the nearest directory at or above the working directory holding Cargo.toml.
-func repoRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		fail("%v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Cargo.toml")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			fail("no Cargo.toml above the working directory; run inside the repository")
-		}
-		dir = parent
-	}
-}
-
-// recordedGoVersion reads go_version from the committed vector file.
-func recordedGoVersion(path string) string {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	var doc struct {
-		Go string `json:"go_version"`
-	}
-	if json.Unmarshal(text, &doc) != nil {
-		return ""
-	}
-	return doc.Go
-}
-
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "goextract: "+format+"\n", args...)
-	os.Exit(1)
-}
-
-func main() {
-	check := flag.Bool("check", false, "fail if the committed file differs from what this Go writes")
-	flag.Parse()
-	path := filepath.Join(repoRoot(), filepath.FromSlash(vectorPath))
+func runExtract(check bool) {
+	path := filepath.Join(repoRoot(), filepath.FromSlash(extractVectorPath))
 
 	goVersion := runtime.Version()
 	if ok, why := limitsApply(); !ok {
-		if *check {
+		if check {
 			// Without Coder's limits the answers differ; only a Go that has them may check.
-			fmt.Printf("skipped: this %s has %s, unlike the Go that wrote %s (tests/vectors/README.md)\n", goVersion, why, vectorPath)
+			fmt.Printf("skipped: this %s has %s, unlike the Go that wrote %s (tests/vectors/README.md)\n", goVersion, why, extractVectorPath)
 			return
 		}
 		fail("this %s has %s; use Go 1.25.6 or later without a GODEBUG override", goVersion, why)
 	}
-	if *check {
-		if old := recordedGoVersion(path); old != "" {
+	if check {
+		if old := recordedField(path, "go_version"); old != "" {
 			// Another release that gives the same answers still checks.
 			goVersion = old
 		}
 	}
 
-	cs := cases()
-	want := vectorFile(goVersion, cs)
-	if *check {
+	cs := extractCases()
+	want := extractVectorFile(goVersion, cs)
+	if check {
 		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
-			fail("out of date with tests/vectors/goextract: %s (run: go -C tests/vectors/goextract run .)", vectorPath)
+			fail("out of date with tests/vectors/gocheck: %s (run: go -C tests/vectors/gocheck run .)", extractVectorPath)
 		}
-		fmt.Printf("checked %s: %s, %d cases\n", vectorPath, goVersion, len(cs))
+		fmt.Printf("checked %s: %s, %d cases\n", extractVectorPath, goVersion, len(cs))
 		return
 	}
 	if err := os.WriteFile(path, want, 0o644); err != nil {
 		fail("%v", err)
 	}
-	fmt.Printf("wrote %s: %s, %d cases\n", vectorPath, goVersion, len(cs))
+	fmt.Printf("wrote %s: %s, %d cases\n", extractVectorPath, goVersion, len(cs))
 }

@@ -1,4 +1,4 @@
-module tokenward/goextract
+module tokenward/gocheck
 
 // The go line decides net/http's and net/url's GODEBUG defaults: from go 1.24 on, a main module
 // gets httpcookiemaxnum=3000 and urlmaxqueryparams=10000 (older lines get no limit). Coder's own

@@ -1,3 +1,0 @@
-module tokenward/goquote
-
-go 1.21
