@@ -10,6 +10,10 @@
 //! freshly generated secrets are recomputed with `ring`, an implementation independent of the
 //! `sha2` crate tokenward uses.
 
+mod common;
+
+use common::{hex, unhex};
+
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -67,17 +71,6 @@ fn days(n: i64) -> Duration {
 
 fn scope(name: &str) -> Scope {
     Scope::public(name).unwrap()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 /// SHA-256 by `ring`, independent of the `sha2` crate tokenward hashes with.

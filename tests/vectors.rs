@@ -1,6 +1,10 @@
 //! Runs every case of `tests/vectors/*.json` (schema in tests/vectors/README.md) against the
 //! core. The same files are run by every binding's suite.
 
+mod common;
+
+use common::{hex, unhex};
+
 use std::path::Path;
 
 use serde_json::Value;
@@ -68,17 +72,6 @@ fn expect_error(e: &tokenward::Error, want: &Value) -> Result<(), String> {
     )?;
     expect_eq("message", &*e.message(), text(&want["message"]))?;
     expect_eq("detail", &*e.detail(), text(&want["detail"]))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 fn text(v: &Value) -> &str {
@@ -182,15 +175,20 @@ fn check_vectors() {
 #[test]
 fn extract_vectors() {
     run("extract.json", "extract", |case| {
-        let headers: Vec<(&str, &str)> = case["headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|pair| (text(&pair[0]), text(&pair[1])))
-            .collect();
+        let headers = header_pairs(case);
         let got = extract_token(&headers, text(&case["query"])).map(|e| e.token.into_owned());
         expect_eq("token", got.as_deref(), case["expect"].as_str())
     });
+}
+
+/// A case's `headers`, `[[name, value], ...]`, as the pairs `extract_token` takes.
+fn header_pairs(case: &Value) -> Vec<(&str, &str)> {
+    case["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| (text(&pair[0]), text(&pair[1])))
+        .collect()
 }
 
 /// The `source` field of extract_grammar.json as the `TokenSource` it names.
@@ -214,12 +212,7 @@ fn extract_grammar_vectors() {
             .is_some_and(|v| v.starts_with("go"))
     );
     run("extract_grammar.json", "extract_grammar", |case| {
-        let headers: Vec<(&str, &str)> = case["headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|pair| (text(&pair[0]), text(&pair[1])))
-            .collect();
+        let headers = header_pairs(case);
         let got = extract_token(&headers, text(&case["query"]));
         expect_eq(
             "token",
