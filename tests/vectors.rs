@@ -1,5 +1,5 @@
 //! Runs every case of `tests/vectors/*.json` (schema in tests/vectors/README.md) against the
-//! core. The same files are run by every binding's suite.
+//! core. Every binding's suite is to run the same files.
 
 mod common;
 
