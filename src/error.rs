@@ -27,8 +27,8 @@ use crate::token::ParseError;
 /// | 5000-5999 | the key store failed | 500 |
 /// | 6000-6999 | internal failures | 500 |
 ///
-/// The planned C ABI's `tw_status` is this enum; a few codes (marked "C ABI") are reserved
-/// for it.
+/// The C ABI's `tw_status` (`include/tokenward.h`) is this enum, its constants `TW_OK`,
+/// `TW_EXPIRED`, ...; a few codes (marked "C ABI") are its own.
 #[repr(u32)]
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -180,7 +180,7 @@ impl Code {
         }
     }
 
-    /// The code's number (the planned C ABI's `tw_status`).
+    /// The code's number (the C ABI's `tw_status`).
     pub const fn number(self) -> u32 {
         self as u32
     }

@@ -56,6 +56,7 @@ pub mod check;
 pub mod duration;
 pub mod error;
 pub mod extract;
+pub mod ffi;
 mod gofmt;
 pub mod hash;
 pub mod http;

@@ -1,0 +1,147 @@
+//! Strings across the boundary: in as pointer plus length, out as a library-owned [`tw_str`].
+
+use std::ffi::c_char;
+
+use super::boundary::{Fail, boundary_void};
+use crate::error::Code;
+
+/// A string the library allocated: `len` bytes of UTF-8 at `ptr`, followed by a NUL that
+/// `len` does not count (the text itself may contain NUL: use `len`). The caller owns it and
+/// releases it once with `tw_str_free`; do not change `ptr` or `len`.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Debug)]
+pub struct tw_str {
+    /// The first byte; never NULL in a string the library wrote.
+    pub ptr: *mut c_char,
+    /// The length in bytes, without the trailing NUL.
+    pub len: usize,
+}
+
+impl tw_str {
+    /// `{NULL, 0}`: what to initialise an out-parameter with; `tw_str_free` ignores it.
+    #[cfg(test)]
+    pub(crate) const EMPTY: tw_str = tw_str {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    };
+
+    fn new(text: &str) -> tw_str {
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        bytes.extend_from_slice(text.as_bytes());
+        bytes.push(0);
+        let len = text.len();
+        let ptr = Box::into_raw(bytes.into_boxed_slice()).cast::<c_char>();
+        tw_str { ptr, len }
+    }
+
+    /// The text, for tests.
+    ///
+    /// # Safety
+    ///
+    /// `self` was written by the library and not yet freed.
+    #[cfg(test)]
+    pub(crate) unsafe fn as_str(&self) -> &str {
+        // SAFETY: the library wrote `len` bytes of UTF-8 at `ptr`, still allocated.
+        unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(self.ptr.cast(), self.len))
+        }
+    }
+}
+
+/// Writes `text` as a new library-owned string to `*out`.
+///
+/// # Safety
+///
+/// `out` is NULL (an error) or points to a writable `tw_str`.
+pub(crate) unsafe fn write_str(out: *mut tw_str, name: &str, text: &str) -> Result<(), Fail> {
+    if out.is_null() {
+        return Err(Fail::null(name));
+    }
+    // SAFETY: `out` is not NULL and the caller vouches that it is writable. `write` does not
+    // read (or drop) what was there.
+    unsafe { out.write(tw_str::new(text)) };
+    Ok(())
+}
+
+/// Checks that an out-pointer is not NULL, before any work whose result it is to receive.
+pub(crate) fn check_out<T>(out: *mut T, name: &str) -> Result<(), Fail> {
+    if out.is_null() {
+        Err(Fail::null(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// The `len` bytes at `ptr`, which must not be NULL.
+///
+/// # Safety
+///
+/// `ptr` is NULL or points to `len` readable bytes that stay unchanged during the call.
+pub(crate) unsafe fn bytes_in<'a>(
+    ptr: *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<&'a [u8], Fail> {
+    if ptr.is_null() {
+        return Err(Fail::null(name));
+    }
+    if len > isize::MAX as usize {
+        return Err(Fail::new(
+            Code::InvalidArgument,
+            format!("argument `{name}_len` is larger than any object"),
+        ));
+    }
+    // SAFETY: not NULL, `len` fits in `isize`, and the caller vouches for `len` readable
+    // bytes; a `c_char` is a byte.
+    Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+/// The UTF-8 text of `len` bytes at `ptr`.
+///
+/// # Safety
+///
+/// As [`bytes_in`].
+pub(crate) unsafe fn text_in<'a>(
+    ptr: *const c_char,
+    len: usize,
+    name: &str,
+) -> Result<&'a str, Fail> {
+    // SAFETY: the caller's guarantee, passed on.
+    let bytes = unsafe { bytes_in(ptr, len, name) }?;
+    std::str::from_utf8(bytes).map_err(|e| {
+        Fail::new(
+            Code::InvalidUtf8,
+            format!("argument `{name}` is not UTF-8: {e}"),
+        )
+    })
+}
+
+/// Releases a string the library returned, zeroing its bytes first (it may be a secret).
+/// A string whose `ptr` is NULL is ignored. Thread-safe; frees each string once.
+///
+/// # Safety
+///
+/// `s` is `{NULL, _}` or a string the library wrote, unchanged and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_str_free(s: tw_str) {
+    boundary_void(|| {
+        if s.ptr.is_null() {
+            return;
+        }
+        let total = s.len + 1;
+        for i in 0..total {
+            // SAFETY: `ptr` holds `len + 1` bytes allocated by `tw_str::new`; volatile so the
+            // wipe is not removed as a dead store before the free.
+            unsafe { s.ptr.add(i).write_volatile(0) };
+        }
+        // SAFETY: `ptr` and `len + 1` are those of the boxed slice `tw_str::new` leaked, and
+        // the caller frees it once.
+        drop(unsafe {
+            Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                s.ptr.cast::<u8>(),
+                total,
+            ))
+        });
+    });
+}
