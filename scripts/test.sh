@@ -42,6 +42,25 @@ cargo check --locked --lib --no-default-features
 step "cargo test"
 cargo test --locked
 
+step "C ABI: the static library (include/tokenward.h is checked by cargo test: tests/header.rs)"
+cargo build --locked --lib
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+c_tests=(make -C tests/c LIB="$target_dir/debug")
+
+step "C ABI tests (tests/c): plain"
+"${c_tests[@]}" check
+
+step "C ABI tests: under AddressSanitizer and UndefinedBehaviorSanitizer"
+"${c_tests[@]}" check-sanitize
+
+step "C ABI tests: under valgrind"
+if command -v valgrind >/dev/null; then
+    "${c_tests[@]}" check-valgrind
+else
+    echo "skipped: valgrind is not installed"
+fi
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 
