@@ -5,7 +5,8 @@
  * - Every function returns a tw_status: TW_OK (0) or what went wrong (the TW_* constants
  *   below, stable numbers grouped by range). tw_status_name() names one. Outputs go to
  *   out-parameters and are written only when the function says so (on TW_OK; and
- *   tw_verify_record also writes its verdict for a rejection).
+ *   tw_verify_record and tw_authority_authenticate also write their verdict for a
+ *   rejection).
  * - Strings in: a pointer plus a length in bytes, UTF-8 (else TW_INVALID_UTF8), never
  *   NUL-terminated, never read past the length. A NULL pointer is TW_NULL_ARGUMENT, even with
  *   length 0; pass "" for an empty string.
@@ -14,8 +15,10 @@
  *   NUL for convenience, but the text may contain NUL itself: use len. (Fixed-size binary
  *   output, the 32-byte hash, goes into a caller array; too small is TW_BUFFER_TOO_SMALL.)
  * - Times: int64_t microseconds since the Unix epoch. Durations: int64_t nanoseconds.
- * - Handles (tw_key, tw_settings, tw_verdict) are opaque; each has a _free function, and
- *   _free(NULL) does nothing. A handle is immutable: threads may read one concurrently.
+ * - Handles (tw_key, tw_settings, tw_verdict, tw_authority) are opaque; each has a _free
+ *   function, and _free(NULL) does nothing. Every handle is safe to share across threads:
+ *   tw_key, tw_settings and tw_verdict are immutable, and a tw_authority serializes its own
+ *   writes. Only _free must not race with other use of the same handle.
  * - The detail of the last failed call on a thread (Coder's detail for a rejection) stays
  *   readable with tw_last_error_detail() on that thread.
  * - A panic inside the library never unwinds into C: the call returns TW_PANIC.
@@ -33,6 +36,21 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+
+// `tw_extract_token` found the token in the `coder_session_token` cookie.
+#define TW_SOURCE_COOKIE 1
+
+// ... in the `coder_session_token` query parameter.
+#define TW_SOURCE_QUERY 2
+
+// ... in the `Coder-Session-Token` header.
+#define TW_SOURCE_HEADER 3
+
+// ... in `Authorization: Bearer <token>`.
+#define TW_SOURCE_BEARER 4
+
+// ... in the `access_token` query parameter.
+#define TW_SOURCE_ACCESS_TOKEN 5
 
 // Bytes in a SHA-256 secret hash: the size `tw_hash_secret` needs.
 #define TW_HASH_LENGTH 32
@@ -133,6 +151,11 @@ typedef uint32_t tw;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// An authority over one key store, opaque. Create it with `tw_authority_open`, release it
+// with `tw_authority_free`. Safe to share across threads: any number may call the other
+// `tw_authority_*` functions on one handle at the same time.
+typedef struct tw_authority tw_authority;
+
 // One key record (a row of Coder's `api_keys`), opaque. Create it with `tw_key_from_json`,
 // release it with `tw_key_free`. Immutable once made: any number of threads may read one
 // at the same time.
@@ -142,9 +165,9 @@ typedef struct tw_key tw_key;
 // with `tw_settings_free`. Immutable: any number of threads may share one.
 typedef struct tw_settings tw_settings;
 
-// The answer of `tw_verify_record`, opaque: verified (with the refresh to write back) or
-// rejected (with Coder's HTTP answer). Release it with `tw_verdict_free`. Immutable: any
-// number of threads may read one.
+// The answer of `tw_verify_record` or `tw_authority_authenticate`, opaque: verified (with
+// the key and the refresh to write back) or failed (with Coder's HTTP answer). Release it
+// with `tw_verdict_free`. Immutable: any number of threads may read one.
 typedef struct tw_verdict tw_verdict;
 
 // What every function returns: `TW_OK` (0) or the number of what went wrong, grouped by
@@ -163,6 +186,19 @@ typedef struct {
   size_t len;
 } tw_str;
 
+// One request header, borrowed from the caller: `name_len` bytes of UTF-8 at `name` and
+// `value_len` at `value`, never NUL-terminated, neither pointer NULL (pass `""` for empty).
+typedef struct {
+  // The header's name (matched ASCII case-insensitively).
+  const char *name;
+  // The name's length in bytes.
+  size_t name_len;
+  // The header's value.
+  const char *value;
+  // The value's length in bytes.
+  size_t value_len;
+} tw_header;
+
 // The refresh a verified key needs written back (Coder's `UpdateAPIKeyByID`), by value.
 typedef struct {
   // Whether there is anything to write; when false the other fields are 0.
@@ -180,6 +216,164 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
+// Opens an authority over the store `url` names and writes a new handle to `*out`, released
+// with `tw_authority_free`:
+// - `:memory:`: a new in-memory store, gone with the handle;
+// - `sqlite:<path>`, `sqlite://<path>` or a plain file path: a SQLite file, created when
+//   missing (builds with the `sqlite` feature, the default).
+//
+// `settings` is NULL for Coder's defaults; it is copied, and may be freed after the call.
+// Fails with `TW_INVALID_ARGUMENT` (an empty or unsupported URL, never echoed: it may hold
+// a password), `TW_INVALID_SETTINGS`, or a store status (`TW_STORE_IO`, ...). Thread-safe.
+//
+// # Safety
+//
+// `url` points to `url_len` readable bytes (or is NULL); `settings` is NULL or a live
+// handle; `out` is NULL or writable.
+tw_status tw_authority_open(const char *url,
+                            size_t url_len,
+                            const tw_settings *settings,
+                            tw_authority **out);
+
+// Releases an authority (closing its store). NULL is ignored. Not while another thread uses
+// the handle.
+//
+// # Safety
+//
+// `authority` is NULL or a handle from `tw_authority_open`, not yet freed.
+void tw_authority_free(tw_authority *authority);
+
+// Mints a named API token for `target` and stores it (Coder's `POST
+// /users/{user}/keys/tokens`). The actor must be the target or hold the `owner` role; the
+// lifetime is limited by the target's roles.
+//
+// - `actor_json`, `target_json`: users as JSON, `{"id": "...", "roles": ["owner"]}`
+//   (`roles` may be left out);
+// - `request_json`: codersdk's `CreateTokenRequest` (`lifetime` in nanoseconds or a Go
+//   duration, `scope`, `scopes`, `token_name`, `allow_list`), or an empty string for the
+//   defaults;
+// - `remote_addr`: the request's remote address, recorded on the key.
+//
+// On `TW_OK` writes the token text to `*out_token` (released with `tw_str_free`; show it to
+// its owner once, never log it) and the stored key to `*out_key` (released with
+// `tw_key_free`). Otherwise nothing: `TW_INVALID_ARGUMENT` (JSON that is not a user or a
+// request), `TW_FORBIDDEN`, `TW_LIFETIME_TOO_LONG`, `TW_INVALID_LIFETIME`,
+// `TW_INVALID_SCOPE`, `TW_CONFLICT` (the name is taken), a store status, ... Thread-safe.
+//
+// # Safety
+//
+// Each text points to its length in readable bytes (or is NULL); `authority` is NULL or a
+// live handle; `out_token` and `out_key` are NULL or writable.
+tw_status tw_authority_create_token(const tw_authority *authority,
+                                    const char *actor_json,
+                                    size_t actor_json_len,
+                                    const char *target_json,
+                                    size_t target_json_len,
+                                    const char *request_json,
+                                    size_t request_json_len,
+                                    const char *remote_addr,
+                                    size_t remote_addr_len,
+                                    tw_str *out_token,
+                                    tw_key **out_key);
+
+// Mints a login session for `user` (JSON as in `tw_authority_create_token`) lasting the
+// settings' `session_duration`, and stores it. `login_type` is `password`, `github`,
+// `oidc`, `none` or `oauth2_provider_app` (`TW_INVALID_LOGIN_TYPE` otherwise; `token` is
+// `TW_INVALID_ARGUMENT`). On `TW_OK` writes the token text to `*out_token` (released with
+// `tw_str_free`) and the stored key to `*out_key` (released with `tw_key_free`); otherwise
+// nothing. Thread-safe.
+//
+// # Safety
+//
+// Each text points to its length in readable bytes (or is NULL); `authority` is NULL or a
+// live handle; `out_token` and `out_key` are NULL or writable.
+tw_status tw_authority_create_session(const tw_authority *authority,
+                                      const char *user_json,
+                                      size_t user_json_len,
+                                      const char *login_type,
+                                      size_t login_type_len,
+                                      const char *remote_addr,
+                                      size_t remote_addr_len,
+                                      tw_str *out_token,
+                                      tw_key **out_key);
+
+// Authenticates a presented token against the store, in Coder's order (missing, malformed,
+// unknown key, invalid secret, expired), and writes the refresh it decides to the store.
+//
+// Returns `TW_OK` when the token authenticates, the rejection (`TW_MISSING`,
+// `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`), or the store's
+// failure (`TW_STORE_*`, Coder's 500): in all these cases `*out` receives a verdict, released
+// with `tw_verdict_free`, whose `tw_verdict_key` is the key as stored after the refresh and
+// whose HTTP getters give Coder's answer. `TW_NULL_ARGUMENT` and `TW_INVALID_UTF8` write
+// nothing. Thread-safe.
+//
+// # Safety
+//
+// `presented` and `remote_addr` point to their lengths in readable bytes (or are NULL);
+// `authority` is NULL or a live handle; `out` is NULL or writable.
+tw_status tw_authority_authenticate(const tw_authority *authority,
+                                    const char *presented,
+                                    size_t presented_len,
+                                    const char *remote_addr,
+                                    size_t remote_addr_len,
+                                    tw_verdict **out);
+
+// Writes the named tokens (login type `token`) `actor` may see, oldest first, to `*out` as a
+// JSON array of codersdk `APIKey` objects (the public view: no hash, no IP address),
+// released with `tw_str_free`. `actor_json` is a user as in `tw_authority_create_token`;
+// `options_json` is empty for the actor's own unexpired tokens, or an object with
+// `user_id` (whose tokens), `all` (every user's; only an owner sees others') and
+// `include_expired` (booleans). JSON that does not read is `TW_INVALID_ARGUMENT`.
+// Thread-safe.
+//
+// # Safety
+//
+// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+// a live handle; `out` is NULL or points to a writable `tw_str`.
+tw_status tw_authority_list_tokens(const tw_authority *authority,
+                                   const char *actor_json,
+                                   size_t actor_json_len,
+                                   const char *options_json,
+                                   size_t options_json_len,
+                                   tw_str *out);
+
+// Ends the key `id` (10 bytes) now, keeping its row for audit: a token of it presented after
+// this returns is `TW_EXPIRED`. Expiring an expired key changes nothing. The actor (JSON as
+// in `tw_authority_create_token`) must own the key or hold the `owner` role: another user's
+// key is `TW_NOT_FOUND`, as is a missing one. `TW_INVALID_TOKEN` when `id` is not a key id.
+// Thread-safe.
+//
+// # Safety
+//
+// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+// a live handle.
+tw_status tw_authority_expire(const tw_authority *authority,
+                              const char *actor_json,
+                              size_t actor_json_len,
+                              const char *id,
+                              size_t id_len);
+
+// Deletes the key `id` (10 bytes): a token of it presented after this returns is
+// `TW_UNKNOWN_KEY`. Access and errors as `tw_authority_expire`. Thread-safe.
+//
+// # Safety
+//
+// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+// a live handle.
+tw_status tw_authority_delete(const tw_authority *authority,
+                              const char *actor_json,
+                              size_t actor_json_len,
+                              const char *id,
+                              size_t id_len);
+
+// Deletes the keys that expired longer than the settings' `api_keys_retention` ago (a
+// retention of zero disables the purge) and writes how many to `*out_count`. Thread-safe.
+//
+// # Safety
+//
+// `authority` is NULL or a live handle; `out_count` is NULL or writable.
+tw_status tw_authority_purge(const tw_authority *authority, uint64_t *out_count);
+
 // The stable snake_case name of a status (`"ok"`, `"expired"`, `"null_argument"`, ...), or
 // `"unknown"` for a number that is no status. The string is static and NUL-terminated: do
 // not free it. Thread-safe; never fails.
@@ -194,6 +388,31 @@ const char *tw_status_name(uint32_t status);
 //
 // `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
 tw_status tw_last_error_detail(tw_str *out);
+
+// Finds the API token a request presents, as Coder's `APITokenFromRequest`: the
+// `coder_session_token` cookie, then that query parameter, the `Coder-Session-Token`
+// header, `Authorization: Bearer`, then the `access_token` query parameter.
+//
+// - `headers`: `headers_count` headers in the order received, every `Cookie` header
+//   included; not NULL, even when `headers_count` is 0;
+// - `query`: the raw query string without the leading `?` (empty when there is none).
+//
+// On `TW_OK` writes the token to `*out_token` (released with `tw_str_free`; a secret, never
+// log it) and where it was found to `*out_source` (a `TW_SOURCE_*` constant). `TW_MISSING`
+// (Coder's detail in `tw_last_error_detail`) when the request holds no token, and nothing
+// written. Thread-safe; only reads its input.
+//
+// # Safety
+//
+// `headers` is NULL or points to `headers_count` readable `tw_header`s, each naming readable
+// bytes as it says; `query` points to `query_len` readable bytes (or is NULL); `out_token`
+// and `out_source` are NULL or writable.
+tw_status tw_extract_token(const tw_header *headers,
+                           size_t headers_count,
+                           const char *query,
+                           size_t query_len,
+                           tw_str *out_token,
+                           uint32_t *out_source);
 
 // Reads a key record from its storage-form JSON (every column, `hashed_secret` as
 // lower-case hex, times as RFC 3339; the form tokenward's stores write) and writes a new
@@ -356,7 +575,8 @@ tw_status tw_verify_record(const char *presented,
 //
 // # Safety
 //
-// `verdict` is NULL or a handle from `tw_verify_record`, not yet freed.
+// `verdict` is NULL or a handle from `tw_verify_record` or `tw_authority_authenticate`, not
+// yet freed.
 void tw_verdict_free(tw_verdict *verdict);
 
 // Writes the verdict's status to `*out`: `TW_OK` for a verified token, else the rejection.
@@ -366,7 +586,8 @@ void tw_verdict_free(tw_verdict *verdict);
 // `verdict` is NULL or a live handle; `out` is NULL or writable.
 tw_status tw_verdict_code(const tw_verdict *verdict, tw_status *out);
 
-// Writes the HTTP status Coder answers with to `*out`: 200 when verified, 401 rejected.
+// Writes the HTTP status Coder answers with to `*out`: 200 when verified, 401 for a
+// rejected token, 500 for a store failure in `tw_authority_authenticate`.
 //
 // # Safety
 //
@@ -421,6 +642,16 @@ tw_status tw_verdict_update(const tw_verdict *verdict, tw_update *out);
 //
 // `verdict` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
 tw_status tw_verdict_update_ip(const tw_verdict *verdict, tw_str *out);
+
+// Writes the verified key to `*out` as a new handle, released with `tw_key_free`: the record
+// `tw_verify_record` was given, or the key as `tw_authority_authenticate` left it stored
+// (after the refresh). A verdict that is not verified has no key: its own status (the
+// rejection, or the store failure), and nothing written.
+//
+// # Safety
+//
+// `verdict` is NULL or a live handle; `out` is NULL or writable.
+tw_status tw_verdict_key(const tw_verdict *verdict, tw_key **out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,18 +14,27 @@
 //! - a panic never unwinds into C: it becomes `TW_PANIC`;
 //! - a failure's detail stays readable with `tw_last_error_detail` on the same thread.
 
+mod authority;
 mod boundary;
+mod extract;
 mod key;
 mod strings;
 mod token;
 mod verify;
 
+pub use authority::tw_authority_purge;
+pub use authority::{tw_authority, tw_authority_authenticate, tw_authority_create_session};
+pub use authority::{tw_authority_create_token, tw_authority_delete, tw_authority_expire};
+pub use authority::{tw_authority_free, tw_authority_list_tokens, tw_authority_open};
 pub use boundary::{tw_last_error_detail, tw_status, tw_status_name};
+pub use extract::{TW_SOURCE_ACCESS_TOKEN, TW_SOURCE_BEARER, TW_SOURCE_COOKIE};
+pub use extract::{TW_SOURCE_HEADER, TW_SOURCE_QUERY, tw_extract_token, tw_header};
 pub use key::{tw_key, tw_key_expires_at, tw_key_free, tw_key_from_json, tw_key_id};
 pub use key::{tw_key_login_type, tw_key_to_json, tw_key_user_id};
 pub use strings::{tw_str, tw_str_free};
 pub use token::{TW_HASH_LENGTH, TW_TOKEN_LENGTH};
 pub use token::{tw_duration_format, tw_duration_parse, tw_generate, tw_hash_secret, tw_parse};
+pub use verify::tw_verdict_key;
 pub use verify::tw_verify_record;
 pub use verify::{tw_settings, tw_settings_free, tw_settings_from_json, tw_update};
 pub use verify::{tw_verdict, tw_verdict_body, tw_verdict_code, tw_verdict_detail};

@@ -5,9 +5,10 @@ use std::ffi::c_char;
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
 use super::strings::{bytes_in, check_out, text_in, tw_str, write_str};
-use crate::check::{Rejection, verify_record};
-use crate::error::Code;
+use crate::check::verify_record;
+use crate::error::{Code, Coded};
 use crate::http::{HttpAnswer, answer};
+use crate::key::ApiKey;
 use crate::refresh::KeyUpdate;
 use crate::settings::Settings;
 use crate::time::Timestamp;
@@ -16,7 +17,7 @@ use crate::time::Timestamp;
 /// with `tw_settings_free`. Immutable: any number of threads may share one.
 #[allow(non_camel_case_types)]
 pub struct tw_settings {
-    settings: Settings,
+    pub(crate) settings: Settings,
 }
 
 /// Reads settings from a JSON object (`session_duration`, `disable_session_expiry_refresh`,
@@ -89,17 +90,50 @@ pub struct tw_update {
     pub previous_expires_at_micros: i64,
 }
 
-/// The answer of `tw_verify_record`, opaque: verified (with the refresh to write back) or
-/// rejected (with Coder's HTTP answer). Release it with `tw_verdict_free`. Immutable: any
-/// number of threads may read one.
+/// The answer of `tw_verify_record` or `tw_authority_authenticate`, opaque: verified (with
+/// the key and the refresh to write back) or failed (with Coder's HTTP answer). Release it
+/// with `tw_verdict_free`. Immutable: any number of threads may read one.
 #[allow(non_camel_case_types)]
 pub struct tw_verdict {
     outcome: Outcome,
 }
 
 enum Outcome {
-    Verified(Option<KeyUpdate>),
-    Rejected(Box<(Rejection, HttpAnswer)>),
+    Verified(Box<(ApiKey, Option<KeyUpdate>)>),
+    Failed(Box<Failed>),
+}
+
+/// Why a token did not authenticate, and Coder's answer.
+struct Failed {
+    code: Code,
+    message: String,
+    detail: String,
+    http: HttpAnswer,
+}
+
+impl tw_verdict {
+    /// A verified token's verdict.
+    pub(crate) fn verified(key: ApiKey, update: Option<KeyUpdate>) -> tw_verdict {
+        tw_verdict {
+            outcome: Outcome::Verified(Box::new((key, update))),
+        }
+    }
+
+    /// The verdict for a token that did not authenticate, with Coder's answer to `error`, and
+    /// the failure its entry point returns.
+    pub(crate) fn failed(error: &(impl Coded + ?Sized), settings: &Settings) -> (tw_verdict, Fail) {
+        let failed = Failed {
+            code: error.code(),
+            message: error.message().into_owned(),
+            detail: error.detail().into_owned(),
+            http: answer(error, settings),
+        };
+        let fail = Fail::new(failed.code, failed.detail.clone());
+        let verdict = tw_verdict {
+            outcome: Outcome::Failed(Box::new(failed)),
+        };
+        (verdict, fail)
+    }
 }
 
 /// Checks a presented token against the record the host fetched for its id, in Coder's
@@ -157,18 +191,17 @@ pub unsafe extern "C" fn tw_verify_record(
                 &default_settings
             }
         };
-        let (outcome, failure) = match verify_record(presented, key, now, settings, remote_addr) {
-            Ok(verified) => (Outcome::Verified(verified.update), None),
+        let (verdict, failure) = match verify_record(presented, key, now, settings, remote_addr) {
+            Ok(verified) => (
+                tw_verdict::verified(verified.key.clone(), verified.update),
+                None,
+            ),
             Err(rejection) => {
-                let failure = Fail::new(rejection.code(), rejection.detail());
-                let http = answer(&rejection, settings);
-                (
-                    Outcome::Rejected(Box::new((rejection, http))),
-                    Some(failure),
-                )
+                let (verdict, failure) = tw_verdict::failed(&rejection, settings);
+                (verdict, Some(failure))
             }
         };
-        let handle = Box::into_raw(Box::new(tw_verdict { outcome }));
+        let handle = Box::into_raw(Box::new(verdict));
         // SAFETY: checked not NULL; the caller vouches that it is writable.
         unsafe { out.write(handle) };
         failure.map_or(Ok(()), Err)
@@ -179,12 +212,14 @@ pub unsafe extern "C" fn tw_verify_record(
 ///
 /// # Safety
 ///
-/// `verdict` is NULL or a handle from `tw_verify_record`, not yet freed.
+/// `verdict` is NULL or a handle from `tw_verify_record` or `tw_authority_authenticate`, not
+/// yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tw_verdict_free(verdict: *mut tw_verdict) {
     boundary_void(|| {
         if !verdict.is_null() {
-            // SAFETY: made by `Box::into_raw` in `tw_verify_record`, freed once.
+            // SAFETY: made by `Box::into_raw` in `tw_verify_record` or
+            // `tw_authority_authenticate`, freed once.
             drop(unsafe { Box::from_raw(verdict) });
         }
     });
@@ -210,13 +245,13 @@ unsafe fn outcome<'a>(verdict: *const tw_verdict) -> Result<&'a Outcome, Fail> {
 unsafe fn verdict_text(
     verdict: *const tw_verdict,
     out: *mut tw_str,
-    text: impl FnOnce(&Rejection, &HttpAnswer) -> String,
+    text: impl FnOnce(&Failed) -> String,
 ) -> tw_status {
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let text = match unsafe { outcome(verdict) }? {
             Outcome::Verified(_) => String::new(),
-            Outcome::Rejected(rejected) => text(&rejected.0, &rejected.1),
+            Outcome::Failed(failed) => text(failed),
         };
         // SAFETY: `write_str` checks NULL; the caller vouches that `out` is writable.
         unsafe { write_str(out, "out", &text) }
@@ -237,7 +272,7 @@ pub unsafe extern "C" fn tw_verdict_code(
         // SAFETY: the caller's guarantee, passed on.
         let code = match unsafe { outcome(verdict) }? {
             Outcome::Verified(_) => Code::Ok,
-            Outcome::Rejected(rejected) => rejected.0.code(),
+            Outcome::Failed(failed) => failed.code,
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -246,7 +281,8 @@ pub unsafe extern "C" fn tw_verdict_code(
     })
 }
 
-/// Writes the HTTP status Coder answers with to `*out`: 200 when verified, 401 rejected.
+/// Writes the HTTP status Coder answers with to `*out`: 200 when verified, 401 for a
+/// rejected token, 500 for a store failure in `tw_authority_authenticate`.
 ///
 /// # Safety
 ///
@@ -260,7 +296,7 @@ pub unsafe extern "C" fn tw_verdict_http_status(
         // SAFETY: the caller's guarantee, passed on.
         let status = match unsafe { outcome(verdict) }? {
             Outcome::Verified(_) => 200,
-            Outcome::Rejected(rejected) => rejected.1.status,
+            Outcome::Failed(failed) => failed.http.status,
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -281,7 +317,7 @@ pub unsafe extern "C" fn tw_verdict_message(
     out: *mut tw_str,
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { verdict_text(verdict, out, |r, _| r.message().to_owned()) }
+    unsafe { verdict_text(verdict, out, |f| f.message.clone()) }
 }
 
 /// Writes Coder's `detail` for a rejection to `*out` (empty when verified), released with
@@ -296,7 +332,7 @@ pub unsafe extern "C" fn tw_verdict_detail(
     out: *mut tw_str,
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { verdict_text(verdict, out, |r, _| r.detail().to_owned()) }
+    unsafe { verdict_text(verdict, out, |f| f.detail.clone()) }
 }
 
 /// Writes the `WWW-Authenticate` value Coder sends with a rejection to `*out` (empty when
@@ -312,8 +348,9 @@ pub unsafe extern "C" fn tw_verdict_www_authenticate(
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
     unsafe {
-        verdict_text(verdict, out, |_, http| {
-            http.header("WWW-Authenticate")
+        verdict_text(verdict, out, |f| {
+            f.http
+                .header("WWW-Authenticate")
                 .unwrap_or_default()
                 .to_owned()
         })
@@ -333,7 +370,7 @@ pub unsafe extern "C" fn tw_verdict_body(
     out: *mut tw_str,
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { verdict_text(verdict, out, |_, http| http.body.clone()) }
+    unsafe { verdict_text(verdict, out, |f| f.http.body.clone()) }
 }
 
 /// Writes the refresh to persist to `*out`: `present` false when there is nothing to write,
@@ -350,13 +387,16 @@ pub unsafe extern "C" fn tw_verdict_update(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let update = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(Some(u)) => tw_update {
-                present: true,
-                last_used_micros: u.last_used.unix_micros(),
-                expires_at_micros: u.expires_at.unix_micros(),
-                previous_expires_at_micros: u.previous_expires_at.unix_micros(),
+            Outcome::Verified(verified) => match &verified.1 {
+                Some(u) => tw_update {
+                    present: true,
+                    last_used_micros: u.last_used.unix_micros(),
+                    expires_at_micros: u.expires_at.unix_micros(),
+                    previous_expires_at_micros: u.previous_expires_at.unix_micros(),
+                },
+                None => tw_update::default(),
             },
-            _ => tw_update::default(),
+            Outcome::Failed(_) => tw_update::default(),
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -379,10 +419,42 @@ pub unsafe extern "C" fn tw_verdict_update_ip(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let ip = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(Some(u)) => u.ip_address.to_string(),
-            _ => String::new(),
+            Outcome::Verified(verified) => verified
+                .1
+                .as_ref()
+                .map_or_else(String::new, |u| u.ip_address.to_string()),
+            Outcome::Failed(_) => String::new(),
         };
         // SAFETY: `write_str` checks NULL; the caller vouches that `out` is writable.
         unsafe { write_str(out, "out", &ip) }
+    })
+}
+
+/// Writes the verified key to `*out` as a new handle, released with `tw_key_free`: the record
+/// `tw_verify_record` was given, or the key as `tw_authority_authenticate` left it stored
+/// (after the refresh). A verdict that is not verified has no key: its own status (the
+/// rejection, or the store failure), and nothing written.
+///
+/// # Safety
+///
+/// `verdict` is NULL or a live handle; `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_verdict_key(
+    verdict: *const tw_verdict,
+    out: *mut *mut tw_key,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let key = match unsafe { outcome(verdict) }? {
+            Outcome::Verified(verified) => verified.0.clone(),
+            Outcome::Failed(failed) => {
+                return Err(Fail::new(failed.code, failed.detail.clone()));
+            }
+        };
+        check_out(out, "out")?;
+        let handle = Box::into_raw(Box::new(tw_key { key }));
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { out.write(handle) };
+        Ok(())
     })
 }

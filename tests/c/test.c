@@ -2,8 +2,13 @@
  * check vectors of tests/vectors/check.json (as tests/c/check_vectors.h). Run by
  * scripts/test.sh plain, under ASan/UBSan and under valgrind; see tests/c/Makefile. */
 
+/* mkdtemp, for the SQLite store's file. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tokenward.h"
 
@@ -405,6 +410,339 @@ static void test_verify(void) {
     tw_verdict_free(NULL);
 }
 
+#define JANE "{\"id\":\"jane\",\"roles\":[]}"
+#define BOB "{\"id\":\"bob\"}"
+#define OWNER "{\"id\":\"root\",\"roles\":[\"owner\"]}"
+
+/* The token's authenticate status, the verdict freed. */
+static tw_status authenticate(const tw_authority *a, tw_str token) {
+    tw_verdict *verdict = NULL;
+    tw_status status = tw_authority_authenticate(a, token.ptr, token.len, S("203.0.113.7"),
+                                                 &verdict);
+    CHECK(verdict != NULL);
+    tw_verdict_free(verdict);
+    return status;
+}
+
+/* The whole lifecycle over the store `url`. */
+static void authority_lifecycle(const char *url) {
+    int before = failures;
+    tw_settings *settings = NULL;
+    CHECK_STATUS(
+        tw_settings_from_json(S("{\"session_duration\":\"1h\",\"max_token_lifetime\":\"720h\"}"),
+                              &settings),
+        TW_OK);
+    tw_authority *a = NULL;
+    CHECK_STATUS(tw_authority_open(url, strlen(url), settings, &a), TW_OK);
+    tw_settings_free(settings); /* copied: the authority keeps working */
+    CHECK(a != NULL);
+    if (a == NULL) return;
+
+    /* Create a named token; the default request is "". */
+    tw_str token = UNTOUCHED;
+    tw_key *key = NULL;
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE),
+                                           S("{\"token_name\":\"ci\",\"lifetime\":\"24h\"}"),
+                                           S("203.0.113.7"), &token, &key),
+                 TW_OK);
+    CHECK(token.len == TW_TOKEN_LENGTH);
+    tw_str id = UNTOUCHED;
+    CHECK_STATUS(tw_key_id(key, &id), TW_OK);
+    CHECK(id.len == 10 && memcmp(id.ptr, token.ptr, 10) == 0);
+    tw_str login = UNTOUCHED;
+    CHECK_STATUS(tw_key_login_type(key, &login), TW_OK);
+    CHECK(str_eq(login, S("token")));
+    tw_str_free(login);
+    tw_key_free(key);
+
+    tw_str other = UNTOUCHED;
+    key = NULL;
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), "", 0, S(""), &other, &key),
+                 TW_OK);
+    tw_str_free(other);
+    tw_key_free(key);
+
+    /* The name is taken; an actor who is not an owner cannot mint for another user. */
+    tw_str t2 = UNTOUCHED;
+    tw_key *k2 = NULL;
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), S("{\"token_name\":\"ci\"}"),
+                                           S(""), &t2, &k2),
+                 TW_CONFLICT);
+    CHECK_STATUS(tw_authority_create_token(a, S(BOB), S(JANE), "", 0, S(""), &t2, &k2),
+                 TW_FORBIDDEN);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), S("{\"lifetime\":\"10000h\"}"),
+                                           S(""), &t2, &k2),
+                 TW_LIFETIME_TOO_LONG);
+    /* Bad JSON. */
+    CHECK_STATUS(tw_authority_create_token(a, S("{\"id\":"), S(JANE), "", 0, S(""), &t2, &k2),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S("[]"), "", 0, S(""), &t2, &k2),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), S("{\"lifetime\":true}"),
+                                           S(""), &t2, &k2),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S("\xff"), "", 0, S(""), &t2, &k2),
+                 TW_INVALID_UTF8);
+    /* NULL arguments. */
+    CHECK_STATUS(tw_authority_create_token(NULL, S(JANE), S(JANE), "", 0, S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, NULL, 0, S(JANE), "", 0, S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), NULL, 0, S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), "", 0, S(""), NULL, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), "", 0, S(""), &t2, NULL),
+                 TW_NULL_ARGUMENT);
+    CHECK(untouched(t2) && k2 == NULL);
+
+    /* Authenticate: verified, with the key and its first-use refresh. */
+    tw_verdict *verdict = NULL;
+    CHECK_STATUS(tw_authority_authenticate(a, token.ptr, token.len, S("203.0.113.7"), &verdict),
+                 TW_OK);
+    if (verdict != NULL) {
+        tw_update update;
+        CHECK_STATUS(tw_verdict_update(verdict, &update), TW_OK);
+        CHECK(update.present);
+        tw_str ip = UNTOUCHED;
+        CHECK_STATUS(tw_verdict_update_ip(verdict, &ip), TW_OK);
+        CHECK(str_eq(ip, S("203.0.113.7")));
+        tw_str_free(ip);
+        uint16_t http = 0;
+        CHECK_STATUS(tw_verdict_http_status(verdict, &http), TW_OK);
+        CHECK(http == 200);
+        tw_key *verified = NULL;
+        CHECK_STATUS(tw_verdict_key(verdict, &verified), TW_OK);
+        tw_str owner = UNTOUCHED;
+        CHECK_STATUS(tw_key_user_id(verified, &owner), TW_OK);
+        CHECK(str_eq(owner, S("jane")));
+        tw_str_free(owner);
+        tw_key_free(verified);
+        CHECK_STATUS(tw_verdict_key(verdict, NULL), TW_NULL_ARGUMENT);
+    }
+    tw_verdict_free(verdict);
+    CHECK_STATUS(authenticate(a, token), TW_OK); /* again */
+
+    /* Rejections still write a verdict, with Coder's answer. */
+    verdict = NULL;
+    CHECK_STATUS(tw_authority_authenticate(a, "", 0, S(""), &verdict), TW_MISSING);
+    CHECK(verdict != NULL);
+    tw_verdict_free(verdict);
+    char forged[TW_TOKEN_LENGTH];
+    memcpy(forged, token.ptr, TW_TOKEN_LENGTH);
+    forged[TW_TOKEN_LENGTH - 1] = forged[TW_TOKEN_LENGTH - 1] == 'a' ? 'b' : 'a';
+    verdict = NULL;
+    CHECK_STATUS(tw_authority_authenticate(a, forged, sizeof forged, S(""), &verdict),
+                 TW_INVALID_SECRET);
+    if (verdict != NULL) {
+        uint16_t http = 0;
+        CHECK_STATUS(tw_verdict_http_status(verdict, &http), TW_OK);
+        CHECK(http == 401);
+        tw_str body = UNTOUCHED;
+        CHECK_STATUS(tw_verdict_body(verdict, &body), TW_OK);
+        CHECK(strstr(body.ptr, "API key secret is invalid.") != NULL);
+        tw_str_free(body);
+        tw_key *none = NULL;
+        CHECK_STATUS(tw_verdict_key(verdict, &none), TW_INVALID_SECRET);
+        CHECK(none == NULL);
+    }
+    tw_verdict_free(verdict);
+    CHECK_STATUS(tw_authority_authenticate(a, S("nope"), S(""), &verdict), TW_MALFORMED);
+    tw_verdict_free(verdict);
+    verdict = NULL;
+    CHECK_STATUS(tw_authority_authenticate(NULL, S("x"), S(""), &verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, NULL, 0, S(""), &verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, S("x"), NULL, 0, &verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, S("x"), S(""), NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, S("\xff"), S(""), &verdict), TW_INVALID_UTF8);
+    CHECK(verdict == NULL);
+
+    /* Sessions. */
+    tw_str session = UNTOUCHED;
+    key = NULL;
+    CHECK_STATUS(tw_authority_create_session(a, S(BOB), S("password"), S("198.51.100.1"),
+                                             &session, &key),
+                 TW_OK);
+    CHECK(session.len == TW_TOKEN_LENGTH);
+    CHECK_STATUS(authenticate(a, session), TW_OK);
+    tw_str_free(session);
+    tw_key_free(key);
+    CHECK_STATUS(tw_authority_create_session(a, S(BOB), S("magic"), S(""), &t2, &k2),
+                 TW_INVALID_LOGIN_TYPE);
+    CHECK_STATUS(tw_authority_create_session(a, S("bob"), S("password"), S(""), &t2, &k2),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session(NULL, S(BOB), S("password"), S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session(a, S(BOB), NULL, 0, S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session(a, S(BOB), S("password"), S(""), &t2, NULL),
+                 TW_NULL_ARGUMENT);
+    CHECK(untouched(t2) && k2 == NULL);
+
+    /* List: Jane's two tokens, public view; none of Bob's; all of them for an owner. */
+    tw_str list = UNTOUCHED;
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), "", 0, &list), TW_OK);
+    char quoted_id[16];
+    snprintf(quoted_id, sizeof quoted_id, "\"%.*s\"", (int)id.len, id.ptr);
+    CHECK(list.ptr != NULL && list.ptr[0] == '[' && strstr(list.ptr, quoted_id) != NULL);
+    CHECK(strstr(list.ptr, "\"token_name\":\"ci\"") != NULL);
+    CHECK(strstr(list.ptr, "hashed_secret") == NULL);
+    tw_str_free(list);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(BOB), "", 0, &list), TW_OK);
+    CHECK(str_eq(list, S("[]")));
+    tw_str_free(list);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(OWNER), S("{\"all\":true}"), &list), TW_OK);
+    CHECK(strstr(list.ptr, quoted_id) != NULL);
+    tw_str_free(list);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(OWNER), S("{\"user_id\":\"jane\"}"), &list),
+                 TW_OK);
+    CHECK(strstr(list.ptr, quoted_id) != NULL);
+    tw_str_free(list);
+    list = UNTOUCHED;
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), S("{\"everything\":true}"), &list),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), S("[1]"), &list), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_list_tokens(a, S("x"), "", 0, &list), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_list_tokens(NULL, S(JANE), "", 0, &list), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), NULL, 0, &list), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), "", 0, NULL), TW_NULL_ARGUMENT);
+    CHECK(untouched(list));
+
+    /* Expire: Bob cannot see Jane's key; Jane can; then the token is expired. */
+    CHECK_STATUS(tw_authority_expire(a, S(BOB), id.ptr, id.len), TW_NOT_FOUND);
+    CHECK_STATUS(authenticate(a, token), TW_OK);
+    CHECK_STATUS(tw_authority_expire(a, S(JANE), id.ptr, id.len), TW_OK);
+    CHECK_STATUS(authenticate(a, token), TW_EXPIRED);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), "", 0, &list), TW_OK);
+    CHECK(strstr(list.ptr, quoted_id) == NULL);
+    tw_str_free(list);
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), S("{\"include_expired\":true}"), &list),
+                 TW_OK);
+    CHECK(strstr(list.ptr, quoted_id) != NULL);
+    tw_str_free(list);
+    CHECK_STATUS(tw_authority_expire(a, S(JANE), S("not-an-id")), TW_INVALID_TOKEN);
+    CHECK_STATUS(tw_authority_expire(a, S(JANE), S("aaaaaaaaaa")), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_expire(NULL, S(JANE), id.ptr, id.len), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_expire(a, NULL, 0, id.ptr, id.len), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_expire(a, S(JANE), NULL, 0), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_expire(a, S("{"), id.ptr, id.len), TW_INVALID_ARGUMENT);
+
+    /* Delete (an owner may): then the token is unknown. */
+    CHECK_STATUS(tw_authority_delete(a, S(BOB), id.ptr, id.len), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_delete(a, S(OWNER), id.ptr, id.len), TW_OK);
+    CHECK_STATUS(authenticate(a, token), TW_UNKNOWN_KEY);
+    CHECK_STATUS(tw_authority_delete(a, S(JANE), id.ptr, id.len), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_delete(a, S(JANE), S("x")), TW_INVALID_TOKEN);
+    CHECK_STATUS(tw_authority_delete(NULL, S(JANE), id.ptr, id.len), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_delete(a, S(JANE), NULL, 0), TW_NULL_ARGUMENT);
+
+    /* Purge: nothing expired past the retention. */
+    uint64_t purged = 99;
+    CHECK_STATUS(tw_authority_purge(a, &purged), TW_OK);
+    CHECK(purged == 0);
+    CHECK_STATUS(tw_authority_purge(a, NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_purge(NULL, &purged), TW_NULL_ARGUMENT);
+
+    tw_str_free(id);
+    tw_str_free(token);
+    tw_authority_free(a);
+    if (failures != before) fprintf(stderr, "  with the store %s\n", url);
+}
+
+static void test_authority(void) {
+    authority_lifecycle(":memory:");
+
+    char dir[] = "/tmp/tokenward-c-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], wal[80], shm[80];
+    snprintf(path, sizeof path, "%s/keys.db", dir);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    authority_lifecycle(path);
+    /* The file keeps its keys across handles. */
+    tw_authority *a = NULL;
+    CHECK_STATUS(tw_authority_open(path, strlen(path), NULL, &a), TW_OK);
+    tw_str list = UNTOUCHED;
+    CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), "", 0, &list), TW_OK);
+    CHECK(list.len > 2); /* Jane's unnamed token is still there */
+    tw_str_free(list);
+    tw_authority_free(a);
+    unlink(wal);
+    unlink(shm);
+    CHECK(unlink(path) == 0);
+    CHECK(rmdir(dir) == 0);
+
+    a = NULL;
+    CHECK_STATUS(tw_authority_open(S(""), NULL, &a), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_open(S("postgres://u:hunter2@h/db"), NULL, &a),
+                 TW_INVALID_ARGUMENT);
+    tw_str d = {NULL, 0};
+    CHECK_STATUS(tw_last_error_detail(&d), TW_OK);
+    CHECK(strstr(d.ptr, "hunter2") == NULL);
+    tw_str_free(d);
+    CHECK_STATUS(tw_authority_open(S("/nonexistent-dir-tokenward/keys.db"), NULL, &a),
+                 TW_STORE_IO);
+    CHECK_STATUS(tw_authority_open(NULL, 0, NULL, &a), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_open(S(":memory:"), NULL, NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_open(S("\xff"), NULL, &a), TW_INVALID_UTF8);
+    CHECK(a == NULL);
+    tw_authority_free(NULL);
+}
+
+static void test_extract(void) {
+    tw_header headers[] = {
+        {S("Accept"), S("*/*")},
+        {S("Cookie"), S("a=b; coder_session_token=from-cookie")},
+        {S("coder-session-token"), S("from-header")},
+    };
+    tw_str token = UNTOUCHED;
+    uint32_t source = 0;
+    CHECK_STATUS(tw_extract_token(headers, 3, S("coder_session_token=from-query"), &token,
+                                  &source),
+                 TW_OK);
+    CHECK(str_eq(token, S("from-cookie")) && source == TW_SOURCE_COOKIE);
+    tw_str_free(token);
+    CHECK_STATUS(tw_extract_token(headers + 2, 1, S("coder_session_token=from%2Dquery"), &token,
+                                  &source),
+                 TW_OK);
+    CHECK(str_eq(token, S("from-query")) && source == TW_SOURCE_QUERY);
+    tw_str_free(token);
+    CHECK_STATUS(tw_extract_token(headers + 2, 1, S(""), &token, &source), TW_OK);
+    CHECK(str_eq(token, S("from-header")) && source == TW_SOURCE_HEADER);
+    tw_str_free(token);
+    tw_header bearer[] = {{S("Authorization"), S("Bearer  abc ")}};
+    CHECK_STATUS(tw_extract_token(bearer, 1, S("access_token=x"), &token, &source), TW_OK);
+    CHECK(str_eq(token, S("abc")) && source == TW_SOURCE_BEARER);
+    tw_str_free(token);
+    CHECK_STATUS(tw_extract_token(headers, 1, S("access_token=%20tok%20"), &token, &source),
+                 TW_OK);
+    CHECK(str_eq(token, S("tok")) && source == TW_SOURCE_ACCESS_TOKEN);
+    tw_str_free(token);
+
+    /* No token: TW_MISSING, nothing written. An empty bearer hides access_token. */
+    token = UNTOUCHED;
+    source = 77;
+    CHECK_STATUS(tw_extract_token(headers, 1, S(""), &token, &source), TW_MISSING);
+    CHECK_STATUS(tw_extract_token(headers, 0, S(""), &token, &source), TW_MISSING);
+    tw_header empty_bearer[] = {{S("Authorization"), S("Bearer ")}};
+    CHECK_STATUS(tw_extract_token(empty_bearer, 1, S("access_token=x"), &token, &source),
+                 TW_MISSING);
+
+    /* Bad input. */
+    tw_header null_name[] = {{NULL, 0, S("v")}};
+    tw_header null_value[] = {{S("Cookie"), NULL, 0}};
+    tw_header bad_utf8[] = {{S("Cookie"), S("coder_session_token=\xff")}};
+    CHECK_STATUS(tw_extract_token(NULL, 0, S(""), &token, &source), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_extract_token(null_name, 1, S(""), &token, &source), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_extract_token(null_value, 1, S(""), &token, &source), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_extract_token(bad_utf8, 1, S(""), &token, &source), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_extract_token(headers, 1, NULL, 0, &token, &source), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_extract_token(headers, 1, S("\xfe"), &token, &source), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_extract_token(headers, 3, S(""), NULL, &source), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_extract_token(headers, 3, S(""), &token, NULL), TW_NULL_ARGUMENT);
+    CHECK(untouched(token) && source == 77);
+}
+
 int main(void) {
     test_status_names();
     test_strings();
@@ -415,6 +753,8 @@ int main(void) {
     test_key();
     test_settings();
     test_verify();
+    test_authority();
+    test_extract();
     if (failures) {
         fprintf(stderr, "%d of %d checks failed\n", failures, checks);
         return 1;
