@@ -389,6 +389,13 @@ const char *tw_status_name(uint32_t status);
 // `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
 tw_status tw_last_error_detail(tw_str *out);
 
+#if defined(TOKENWARD_FFI_TEST)
+// Test only (cargo feature `ffi-test`, header guard `TOKENWARD_FFI_TEST`): panics inside
+// the boundary, so returns `TW_PANIC` with its detail in `tw_last_error_detail`. Never in a
+// release build of the library. Thread-safe.
+tw_status tw_test_panic(void);
+#endif
+
 // Finds the API token a request presents, as Coder's `APITokenFromRequest`: the
 // `coder_session_token` cookie, then that query parameter, the `Coder-Session-Token`
 // header, `Authorization: Bearer`, then the `access_token` query parameter.

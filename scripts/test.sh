@@ -43,10 +43,11 @@ step "cargo test"
 cargo test --locked
 
 step "C ABI: the static library (include/tokenward.h is checked by cargo test: tests/header.rs)"
-cargo build --locked --lib
+# With the feature `ffi-test`, so tests/c also checks that a panic becomes TW_PANIC.
+cargo build --locked --lib --features ffi-test
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-c_tests=(make -C tests/c LIB="$target_dir/debug")
+c_tests=(make -C tests/c LIB="$target_dir/debug" DEFS=-DTOKENWARD_FFI_TEST)
 
 step "C ABI tests (tests/c): plain"
 "${c_tests[@]}" check

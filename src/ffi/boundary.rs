@@ -129,6 +129,16 @@ pub unsafe extern "C" fn tw_last_error_detail(out: *mut tw_str) -> tw_status {
     }
 }
 
+/// Test only (cargo feature `ffi-test`, header guard `TOKENWARD_FFI_TEST`): panics inside
+/// the boundary, so returns `TW_PANIC` with its detail in `tw_last_error_detail`. Never in a
+/// release build of the library. Thread-safe.
+#[cfg(feature = "ffi-test")]
+#[doc(hidden)]
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_test_panic() -> tw_status {
+    boundary(|| panic!("tw_test_panic: a panic inside the C ABI, on purpose"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub use authority::tw_authority_purge;
 pub use authority::{tw_authority, tw_authority_authenticate, tw_authority_create_session};
 pub use authority::{tw_authority_create_token, tw_authority_delete, tw_authority_expire};
 pub use authority::{tw_authority_free, tw_authority_list_tokens, tw_authority_open};
+#[cfg(feature = "ffi-test")]
+pub use boundary::tw_test_panic;
 pub use boundary::{tw_last_error_detail, tw_status, tw_status_name};
 pub use extract::{TW_SOURCE_ACCESS_TOKEN, TW_SOURCE_BEARER, TW_SOURCE_COOKIE};
 pub use extract::{TW_SOURCE_HEADER, TW_SOURCE_QUERY, tw_extract_token, tw_header};

@@ -743,6 +743,21 @@ static void test_extract(void) {
     CHECK(untouched(token) && source == 77);
 }
 
+#ifdef TOKENWARD_FFI_TEST
+/* A panic inside a real exported function returns TW_PANIC, and the library still works. */
+static void test_panic(void) {
+    fprintf(stderr, "test_panic: the two panic messages below are on purpose\n");
+    CHECK_STATUS(tw_test_panic(), TW_PANIC);
+    CHECK(detail_is("tokenward panicked; the call did not complete"));
+    CHECK_STATUS(tw_test_panic(), TW_PANIC);
+    tw_str t = UNTOUCHED;
+    CHECK_STATUS(tw_generate(&t), TW_OK);
+    CHECK(t.len == TW_TOKEN_LENGTH);
+    tw_str_free(t);
+    printf("panic test: ran\n");
+}
+#endif
+
 int main(void) {
     test_status_names();
     test_strings();
@@ -755,6 +770,9 @@ int main(void) {
     test_verify();
     test_authority();
     test_extract();
+#ifdef TOKENWARD_FFI_TEST
+    test_panic();
+#endif
     if (failures) {
         fprintf(stderr, "%d of %d checks failed\n", failures, checks);
         return 1;
