@@ -2,6 +2,7 @@
 //! calls when tokenward keeps the keys (create, authenticate, list, expire, delete, purge).
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -53,7 +54,9 @@ fn user_from_json(json: &str, name: &str) -> Result<User, Fail> {
 /// `out_token` and `out_key` were checked not NULL and are writable.
 unsafe fn write_minted(minted: NewKey, out_token: *mut tw_str, out_key: *mut *mut tw_key) {
     let token = minted.token.expose();
-    let handle = Box::into_raw(Box::new(tw_key { key: minted.key }));
+    let handle = Box::into_raw(Box::new(tw_key {
+        key: Arc::new(minted.key),
+    }));
     // SAFETY: checked not NULL by the caller; writable, the C caller's guarantee.
     unsafe { out_key.write(handle) };
     // SAFETY: as above; `write_str` cannot fail on a pointer that is not NULL.
@@ -258,7 +261,7 @@ pub unsafe extern "C" fn tw_authority_authenticate(
         let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
         check_out(out, "out")?;
         let (verdict, failure) = match authority.authenticate(presented, remote_addr) {
-            Ok(auth) => (tw_verdict::verified((*auth.key).clone(), auth.update), None),
+            Ok(auth) => (tw_verdict::verified(auth.key, auth.update), None),
             Err(error) => {
                 let (verdict, failure) = tw_verdict::failed(&error, authority.settings());
                 (verdict, Some(failure))

@@ -1,6 +1,7 @@
 //! `tw_key`: one stored key record, read from its storage-form JSON.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::strings::{bytes_in, check_out, tw_str, write_str};
@@ -12,7 +13,8 @@ use crate::key::ApiKey;
 /// at the same time.
 #[allow(non_camel_case_types)]
 pub struct tw_key {
-    pub(crate) key: ApiKey,
+    /// Shared, so a verdict keeps the key it verified without copying it.
+    pub(crate) key: Arc<ApiKey>,
 }
 
 /// The key behind a handle, or `TW_NULL_ARGUMENT`.
@@ -23,7 +25,7 @@ pub struct tw_key {
 pub(crate) unsafe fn key_ref<'a>(key: *const tw_key) -> Result<&'a ApiKey, Fail> {
     // SAFETY: NULL or live, the caller's guarantee.
     unsafe { key.as_ref() }
-        .map(|k| &k.key)
+        .map(|k| &*k.key)
         .ok_or_else(|| Fail::null("key"))
 }
 
@@ -53,7 +55,7 @@ pub unsafe extern "C" fn tw_key_from_json(
         }
         let key: ApiKey = serde_json::from_slice(json)
             .map_err(|e| Fail::new(Code::InvalidKey, format!("invalid key record: {e}")))?;
-        let handle = Box::into_raw(Box::new(tw_key { key }));
+        let handle = Box::into_raw(Box::new(tw_key { key: Arc::new(key) }));
         // SAFETY: checked not NULL; the caller vouches that it is writable.
         unsafe { out.write(handle) };
         Ok(())

@@ -1,6 +1,7 @@
 //! `tw_settings`, `tw_verify_record` and the `tw_verdict` it answers with.
 
 use std::ffi::c_char;
+use std::sync::Arc;
 
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
@@ -99,8 +100,14 @@ pub struct tw_verdict {
 }
 
 enum Outcome {
-    Verified(Box<(ApiKey, Option<KeyUpdate>)>),
+    Verified(Box<(Arc<ApiKey>, Option<KeyUpdate>)>),
     Failed(Box<Failed>),
+}
+
+/// Coder's defaults, built once: what a NULL settings handle means.
+fn default_settings() -> &'static Settings {
+    static DEFAULTS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(Settings::default)
 }
 
 /// Why a token did not authenticate, and Coder's answer.
@@ -113,7 +120,7 @@ struct Failed {
 
 impl tw_verdict {
     /// A verified token's verdict.
-    pub(crate) fn verified(key: ApiKey, update: Option<KeyUpdate>) -> tw_verdict {
+    pub(crate) fn verified(key: Arc<ApiKey>, update: Option<KeyUpdate>) -> tw_verdict {
         tw_verdict {
             outcome: Outcome::Verified(Box::new((key, update))),
         }
@@ -181,21 +188,20 @@ pub unsafe extern "C" fn tw_verify_record(
         })?;
         let now = Timestamp::try_from_unix_micros(now_micros)?;
         // SAFETY: NULL or a live handle, the caller's guarantee.
-        let key = unsafe { key.as_ref() }.map(|k| &k.key);
-        let default_settings;
+        let shared = unsafe { key.as_ref() }.map(|k| &k.key);
         // SAFETY: NULL or a live handle, the caller's guarantee.
         let settings = match unsafe { settings.as_ref() } {
             Some(s) => &s.settings,
-            None => {
-                default_settings = Settings::default();
-                &default_settings
-            }
+            None => default_settings(),
         };
-        let (verdict, failure) = match verify_record(presented, key, now, settings, remote_addr) {
-            Ok(verified) => (
-                tw_verdict::verified(verified.key.clone(), verified.update),
-                None,
-            ),
+        let record = shared.map(|key| &**key);
+        let (verdict, failure) = match verify_record(presented, record, now, settings, remote_addr)
+        {
+            // Only a record verifies, so `shared` is there: the verdict shares it, no copy.
+            Ok(verified) => {
+                let key = shared.map_or_else(|| Arc::new(verified.key.clone()), Arc::clone);
+                (tw_verdict::verified(key, verified.update), None)
+            }
             Err(rejection) => {
                 let (verdict, failure) = tw_verdict::failed(&rejection, settings);
                 (verdict, Some(failure))
@@ -446,7 +452,7 @@ pub unsafe extern "C" fn tw_verdict_key(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let key = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(verified) => verified.0.clone(),
+            Outcome::Verified(verified) => Arc::clone(&verified.0),
             Outcome::Failed(failed) => {
                 return Err(Fail::new(failed.code, failed.detail.clone()));
             }
