@@ -3,6 +3,8 @@
 //! `TOKENWARD_BLESS=1 cargo test --test c_vectors`.
 
 use std::fmt::Write;
+mod common;
+
 use std::path::Path;
 
 use serde_json::Value;
@@ -104,16 +106,10 @@ fn generate() -> String {
 
 #[test]
 fn committed_c_vectors_are_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/check_vectors.h");
-    let fresh = generate();
-    if std::env::var_os("TOKENWARD_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "tests/c/check_vectors.h is out of date with tests/vectors/check.json; regenerate it \
-         with\n    TOKENWARD_BLESS=1 cargo test --test c_vectors\nand commit the result"
+    common::assert_committed(
+        "tests/c/check_vectors.h",
+        &generate(),
+        "tests/vectors/check.json",
+        "c_vectors",
     );
 }

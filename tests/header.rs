@@ -1,6 +1,8 @@
 //! `include/tokenward.h` is what cbindgen makes of src/ffi with `cbindgen.toml`. Regenerate it
 //! with `TOKENWARD_BLESS=1 cargo test --test header`.
 
+mod common;
+
 use std::path::Path;
 
 fn generate() -> String {
@@ -20,16 +22,5 @@ fn generate() -> String {
 
 #[test]
 fn committed_header_is_current() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("include/tokenward.h");
-    let fresh = generate();
-    if std::env::var_os("TOKENWARD_BLESS").is_some() {
-        std::fs::write(&path, &fresh).unwrap();
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "include/tokenward.h is out of date with src/ffi; regenerate it with\n    \
-         TOKENWARD_BLESS=1 cargo test --test header\nand commit the result"
-    );
+    common::assert_committed("include/tokenward.h", &generate(), "src/ffi", "header");
 }

@@ -144,3 +144,20 @@ pub fn unhex(text: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
         .collect()
 }
+
+/// Fails unless the committed file `relative` (from the repository root) is `fresh`, what its
+/// generator makes of `source` now; with `TOKENWARD_BLESS` set, writes it instead. `test` is
+/// the test target that regenerates it.
+pub fn assert_committed(relative: &str, fresh: &str, source: &str, test: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    if std::env::var_os("TOKENWARD_BLESS").is_some() {
+        std::fs::write(&path, fresh).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{relative} is out of date with {source}; regenerate it with\n    \
+         TOKENWARD_BLESS=1 cargo test --test {test}\nand commit the result"
+    );
+}
