@@ -374,6 +374,88 @@ tw_status tw_authority_delete(const tw_authority *authority,
 // `authority` is NULL or a live handle; `out_count` is NULL or writable.
 tw_status tw_authority_purge(const tw_authority *authority, uint64_t *out_count);
 
+// Mints a "new session key" for `user` (JSON as in `tw_authority_create_token`), Coder's
+// `POST /users/{user}/keys`: login type `password`, lasting the settings'
+// `default_token_lifetime`, scopes `[coder:all]`, no name; and stores it. On `TW_OK` writes
+// the token text to `*out_token` (released with `tw_str_free`) and the stored key to
+// `*out_key` (released with `tw_key_free`); otherwise nothing: `TW_INVALID_ARGUMENT` (JSON
+// that is not a user), a store status, ... Thread-safe.
+//
+// # Safety
+//
+// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+// a live handle; `out_token` and `out_key` are NULL or writable.
+tw_status tw_authority_create_session_key(const tw_authority *authority,
+                                          const char *user_json,
+                                          size_t user_json_len,
+                                          const char *remote_addr,
+                                          size_t remote_addr_len,
+                                          tw_str *out_token,
+                                          tw_key **out_key);
+
+// Writes the longest lifetime `user` (JSON as in `tw_authority_create_token`) may request
+// for a token to `*out_max_lifetime_nanos`, in nanoseconds (Coder's `tokenconfig`: the
+// settings' `max_admin_token_lifetime` for an owner, `max_token_lifetime` otherwise).
+// `TW_INVALID_ARGUMENT` for JSON that is not a user. Thread-safe.
+//
+// # Safety
+//
+// `user_json` points to `user_json_len` readable bytes (or is NULL); `authority` is NULL or
+// a live handle; `out_max_lifetime_nanos` is NULL or writable.
+tw_status tw_authority_token_config(const tw_authority *authority,
+                                    const char *user_json,
+                                    size_t user_json_len,
+                                    int64_t *out_max_lifetime_nanos);
+
+// Reads the key `id` (10 bytes) and writes it to `*out_key` (released with `tw_key_free`).
+// The actor (JSON as in `tw_authority_create_token`) must own the key or hold the `owner`
+// role: another user's key is `TW_NOT_FOUND`, as is a missing one. `TW_INVALID_TOKEN` when
+// `id` is not a key id. Writes nothing unless `TW_OK`. Thread-safe.
+//
+// # Safety
+//
+// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+// a live handle; `out_key` is NULL or writable.
+tw_status tw_authority_get_key(const tw_authority *authority,
+                               const char *actor_json,
+                               size_t actor_json_len,
+                               const char *id,
+                               size_t id_len,
+                               tw_key **out_key);
+
+// Resolves what an operator typed, as Coder's `tokens rm` does: a token name of `user_id`
+// first, then the text before the first `-` as a key id (so a whole token works too), and
+// writes the key to `*out_key` (released with `tw_key_free`). The actor (JSON as in
+// `tw_authority_create_token`) must own the key or hold the `owner` role. `TW_NOT_FOUND`
+// when nothing matches (the detail never echoes a secret). Writes nothing unless `TW_OK`.
+// Thread-safe.
+//
+// # Safety
+//
+// Each text points to its length in readable bytes (or is NULL); `authority` is NULL or a
+// live handle; `out_key` is NULL or writable.
+tw_status tw_authority_find_token(const tw_authority *authority,
+                                  const char *actor_json,
+                                  size_t actor_json_len,
+                                  const char *user_id,
+                                  size_t user_id_len,
+                                  const char *name_or_id,
+                                  size_t name_or_id_len,
+                                  tw_key **out_key);
+
+// Deletes every key of the user `user_id`, as Coder does when a user is deleted, and writes
+// how many to `*out_count`. No access check: the host calls it when it deletes the user.
+// Thread-safe.
+//
+// # Safety
+//
+// `user_id` points to `user_id_len` readable bytes (or is NULL); `authority` is NULL or a
+// live handle; `out_count` is NULL or writable.
+tw_status tw_authority_delete_user_keys(const tw_authority *authority,
+                                        const char *user_id,
+                                        size_t user_id_len,
+                                        uint64_t *out_count);
+
 // The stable snake_case name of a status (`"ok"`, `"expired"`, `"null_argument"`, ...), or
 // `"unknown"` for a number that is no status. The string is static and NUL-terminated: do
 // not free it. Thread-safe; never fails.

@@ -13,7 +13,7 @@ use super::verify::{tw_settings, tw_verdict};
 use crate::authority::{Authority, ListTokens};
 use crate::error::Code;
 use crate::issue::{CreateTokenRequest, NewKey, User};
-use crate::key::LoginType;
+use crate::key::{ApiKey, LoginType};
 use crate::settings::Settings;
 use crate::token::KeyId;
 
@@ -425,6 +425,185 @@ pub unsafe extern "C" fn tw_authority_purge(
         let authority = unsafe { authority_ref(authority) }?;
         check_out(out_count, "out_count")?;
         let count = authority.purge_expired()?;
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { out_count.write(count) };
+        Ok(())
+    })
+}
+
+/// Writes a key handle to `*out`, released with `tw_key_free`.
+///
+/// # Safety
+///
+/// `out` was checked not NULL and is writable.
+unsafe fn write_key(key: ApiKey, out: *mut *mut tw_key) {
+    let handle = Box::into_raw(Box::new(tw_key { key: Arc::new(key) }));
+    // SAFETY: checked not NULL by the caller; writable, the C caller's guarantee.
+    unsafe { out.write(handle) };
+}
+
+/// Mints a "new session key" for `user` (JSON as in `tw_authority_create_token`), Coder's
+/// `POST /users/{user}/keys`: login type `password`, lasting the settings'
+/// `default_token_lifetime`, scopes `[coder:all]`, no name; and stores it. On `TW_OK` writes
+/// the token text to `*out_token` (released with `tw_str_free`) and the stored key to
+/// `*out_key` (released with `tw_key_free`); otherwise nothing: `TW_INVALID_ARGUMENT` (JSON
+/// that is not a user), a store status, ... Thread-safe.
+///
+/// # Safety
+///
+/// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+/// a live handle; `out_token` and `out_key` are NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_authority_create_session_key(
+    authority: *const tw_authority,
+    user_json: *const c_char,
+    user_json_len: usize,
+    remote_addr: *const c_char,
+    remote_addr_len: usize,
+    out_token: *mut tw_str,
+    out_key: *mut *mut tw_key,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let authority = unsafe { authority_ref(authority) }?;
+        // SAFETY: the caller vouches for the lengths of both texts.
+        let user = unsafe { text_in(user_json, user_json_len, "user_json") }?;
+        // SAFETY: as above.
+        let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
+        check_out(out_token, "out_token")?;
+        check_out(out_key, "out_key")?;
+        let user = user_from_json(user, "user_json")?;
+        let minted = authority.create_session_key(&user, remote_addr)?;
+        // SAFETY: both checked not NULL; the caller vouches that they are writable.
+        unsafe { write_minted(minted, out_token, out_key) };
+        Ok(())
+    })
+}
+
+/// Writes the longest lifetime `user` (JSON as in `tw_authority_create_token`) may request
+/// for a token to `*out_max_lifetime_nanos`, in nanoseconds (Coder's `tokenconfig`: the
+/// settings' `max_admin_token_lifetime` for an owner, `max_token_lifetime` otherwise).
+/// `TW_INVALID_ARGUMENT` for JSON that is not a user. Thread-safe.
+///
+/// # Safety
+///
+/// `user_json` points to `user_json_len` readable bytes (or is NULL); `authority` is NULL or
+/// a live handle; `out_max_lifetime_nanos` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_authority_token_config(
+    authority: *const tw_authority,
+    user_json: *const c_char,
+    user_json_len: usize,
+    out_max_lifetime_nanos: *mut i64,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let authority = unsafe { authority_ref(authority) }?;
+        // SAFETY: the caller vouches for `user_json_len` bytes at `user_json`.
+        let user = unsafe { text_in(user_json, user_json_len, "user_json") }?;
+        check_out(out_max_lifetime_nanos, "out_max_lifetime_nanos")?;
+        let user = user_from_json(user, "user_json")?;
+        let max = authority.token_config(&user);
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { out_max_lifetime_nanos.write(max.as_nanos()) };
+        Ok(())
+    })
+}
+
+/// Reads the key `id` (10 bytes) and writes it to `*out_key` (released with `tw_key_free`).
+/// The actor (JSON as in `tw_authority_create_token`) must own the key or hold the `owner`
+/// role: another user's key is `TW_NOT_FOUND`, as is a missing one. `TW_INVALID_TOKEN` when
+/// `id` is not a key id. Writes nothing unless `TW_OK`. Thread-safe.
+///
+/// # Safety
+///
+/// Both texts point to their lengths in readable bytes (or are NULL); `authority` is NULL or
+/// a live handle; `out_key` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_authority_get_key(
+    authority: *const tw_authority,
+    actor_json: *const c_char,
+    actor_json_len: usize,
+    id: *const c_char,
+    id_len: usize,
+    out_key: *mut *mut tw_key,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let authority = unsafe { authority_ref(authority) }?;
+        // SAFETY: the caller's guarantee, passed on.
+        let (actor, id) = unsafe { actor_and_id(actor_json, actor_json_len, id, id_len) }?;
+        check_out(out_key, "out_key")?;
+        let key = authority.get_key(&actor, &id)?;
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { write_key(key, out_key) };
+        Ok(())
+    })
+}
+
+/// Resolves what an operator typed, as Coder's `tokens rm` does: a token name of `user_id`
+/// first, then the text before the first `-` as a key id (so a whole token works too), and
+/// writes the key to `*out_key` (released with `tw_key_free`). The actor (JSON as in
+/// `tw_authority_create_token`) must own the key or hold the `owner` role. `TW_NOT_FOUND`
+/// when nothing matches (the detail never echoes a secret). Writes nothing unless `TW_OK`.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// Each text points to its length in readable bytes (or is NULL); `authority` is NULL or a
+/// live handle; `out_key` is NULL or writable.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn tw_authority_find_token(
+    authority: *const tw_authority,
+    actor_json: *const c_char,
+    actor_json_len: usize,
+    user_id: *const c_char,
+    user_id_len: usize,
+    name_or_id: *const c_char,
+    name_or_id_len: usize,
+    out_key: *mut *mut tw_key,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let authority = unsafe { authority_ref(authority) }?;
+        // SAFETY: the caller vouches for the lengths of every text.
+        let actor = unsafe { text_in(actor_json, actor_json_len, "actor_json") }?;
+        // SAFETY: as above.
+        let user_id = unsafe { text_in(user_id, user_id_len, "user_id") }?;
+        // SAFETY: as above.
+        let name_or_id = unsafe { text_in(name_or_id, name_or_id_len, "name_or_id") }?;
+        check_out(out_key, "out_key")?;
+        let actor = user_from_json(actor, "actor_json")?;
+        let key = authority.find_token(&actor, user_id, name_or_id)?;
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { write_key(key, out_key) };
+        Ok(())
+    })
+}
+
+/// Deletes every key of the user `user_id`, as Coder does when a user is deleted, and writes
+/// how many to `*out_count`. No access check: the host calls it when it deletes the user.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `user_id` points to `user_id_len` readable bytes (or is NULL); `authority` is NULL or a
+/// live handle; `out_count` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_authority_delete_user_keys(
+    authority: *const tw_authority,
+    user_id: *const c_char,
+    user_id_len: usize,
+    out_count: *mut u64,
+) -> tw_status {
+    boundary(|| {
+        // SAFETY: the caller's guarantee, passed on.
+        let authority = unsafe { authority_ref(authority) }?;
+        // SAFETY: the caller vouches for `user_id_len` bytes at `user_id`.
+        let user_id = unsafe { text_in(user_id, user_id_len, "user_id") }?;
+        check_out(out_count, "out_count")?;
+        let count = authority.delete_user_keys(user_id)?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
         unsafe { out_count.write(count) };
         Ok(())

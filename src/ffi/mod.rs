@@ -24,7 +24,9 @@ mod verify;
 
 pub use authority::tw_authority_purge;
 pub use authority::{tw_authority, tw_authority_authenticate, tw_authority_create_session};
+pub use authority::{tw_authority_create_session_key, tw_authority_delete_user_keys};
 pub use authority::{tw_authority_create_token, tw_authority_delete, tw_authority_expire};
+pub use authority::{tw_authority_find_token, tw_authority_get_key, tw_authority_token_config};
 pub use authority::{tw_authority_free, tw_authority_list_tokens, tw_authority_open};
 #[cfg(feature = "ffi-test")]
 pub use boundary::tw_test_panic;

@@ -608,6 +608,106 @@ static void authority_lifecycle(const char *url) {
     CHECK_STATUS(tw_authority_list_tokens(a, S(JANE), "", 0, NULL), TW_NULL_ARGUMENT);
     CHECK(untouched(list));
 
+    /* Get a key by id: the owner of the key or an owner; another user's is not found. */
+    tw_key *got = NULL;
+    CHECK_STATUS(tw_authority_get_key(a, S(JANE), id.ptr, id.len, &got), TW_OK);
+    tw_str got_id = UNTOUCHED;
+    CHECK_STATUS(tw_key_id(got, &got_id), TW_OK);
+    CHECK(str_eq(got_id, id.ptr, id.len));
+    tw_str_free(got_id);
+    tw_key_free(got);
+    got = NULL;
+    CHECK_STATUS(tw_authority_get_key(a, S(OWNER), id.ptr, id.len, &got), TW_OK);
+    tw_key_free(got);
+    got = NULL;
+    CHECK_STATUS(tw_authority_get_key(a, S(BOB), id.ptr, id.len, &got), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_get_key(a, S(JANE), S("aaaaaaaaaa"), &got), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_get_key(a, S(JANE), S("not-an-id"), &got), TW_INVALID_TOKEN);
+    CHECK_STATUS(tw_authority_get_key(a, S("{"), id.ptr, id.len, &got), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_get_key(NULL, S(JANE), id.ptr, id.len, &got), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_get_key(a, NULL, 0, id.ptr, id.len, &got), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_get_key(a, S(JANE), NULL, 0, &got), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_get_key(a, S(JANE), id.ptr, id.len, NULL), TW_NULL_ARGUMENT);
+    CHECK(got == NULL);
+
+    /* Find a token: by name, by id, by the whole token; never another user's. */
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), S("ci"), &got), TW_OK);
+    CHECK_STATUS(tw_key_id(got, &got_id), TW_OK);
+    CHECK(str_eq(got_id, id.ptr, id.len));
+    tw_str_free(got_id);
+    tw_key_free(got);
+    got = NULL;
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), id.ptr, id.len, &got), TW_OK);
+    tw_key_free(got);
+    got = NULL;
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), token.ptr, token.len, &got),
+                 TW_OK);
+    tw_key_free(got);
+    got = NULL;
+    CHECK_STATUS(tw_authority_find_token(a, S(BOB), S("jane"), S("ci"), &got), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_find_token(a, S(BOB), S("jane"), token.ptr, token.len, &got),
+                 TW_NOT_FOUND);
+    {
+        /* The detail never echoes the secret of a whole token. */
+        tw_str d = UNTOUCHED;
+        CHECK_STATUS(tw_last_error_detail(&d), TW_OK);
+        CHECK(d.ptr != NULL && strstr(d.ptr, token.ptr + 11) == NULL);
+        tw_str_free(d);
+    }
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), S("nope"), &got), TW_NOT_FOUND);
+    CHECK_STATUS(tw_authority_find_token(a, S("[]"), S("jane"), S("ci"), &got),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), S("c\xff"), &got),
+                 TW_INVALID_UTF8);
+    CHECK_STATUS(tw_authority_find_token(NULL, S(JANE), S("jane"), S("ci"), &got),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_find_token(a, NULL, 0, S("jane"), S("ci"), &got),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), NULL, 0, S("ci"), &got), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), NULL, 0, &got),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_find_token(a, S(JANE), S("jane"), S("ci"), NULL),
+                 TW_NULL_ARGUMENT);
+    CHECK(got == NULL);
+
+    /* Token config: the settings' 720h for a member, the default 168h for an owner. */
+    int64_t max = 42;
+    CHECK_STATUS(tw_authority_token_config(a, S(JANE), &max), TW_OK);
+    CHECK(max == 720LL * 3600 * 1000000000LL);
+    CHECK_STATUS(tw_authority_token_config(a, S(OWNER), &max), TW_OK);
+    CHECK(max == 168LL * 3600 * 1000000000LL);
+    max = 42;
+    CHECK_STATUS(tw_authority_token_config(a, S("jane"), &max), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_token_config(NULL, S(JANE), &max), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_token_config(a, NULL, 0, &max), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_token_config(a, S(JANE), NULL), TW_NULL_ARGUMENT);
+    CHECK(max == 42);
+
+    /* A session key: login type password, no name; it authenticates. */
+    tw_str skey = UNTOUCHED;
+    key = NULL;
+    CHECK_STATUS(tw_authority_create_session_key(a, S(BOB), S("198.51.100.2"), &skey, &key),
+                 TW_OK);
+    CHECK(skey.len == TW_TOKEN_LENGTH);
+    CHECK_STATUS(tw_key_login_type(key, &login), TW_OK);
+    CHECK(str_eq(login, S("password")));
+    tw_str_free(login);
+    tw_key_free(key);
+    CHECK_STATUS(authenticate(a, skey), TW_OK);
+    CHECK_STATUS(tw_authority_create_session_key(a, S("{\"roles\":1}"), S(""), &t2, &k2),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session_key(NULL, S(BOB), S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session_key(a, NULL, 0, S(""), &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session_key(a, S(BOB), NULL, 0, &t2, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session_key(a, S(BOB), S(""), NULL, &k2),
+                 TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_create_session_key(a, S(BOB), S(""), &t2, NULL),
+                 TW_NULL_ARGUMENT);
+    CHECK(untouched(t2) && k2 == NULL);
+
     /* Expire: Bob cannot see Jane's key; Jane can; then the token is expired. */
     CHECK_STATUS(tw_authority_expire(a, S(BOB), id.ptr, id.len), TW_NOT_FOUND);
     CHECK_STATUS(authenticate(a, token), TW_OK);
@@ -642,6 +742,21 @@ static void authority_lifecycle(const char *url) {
     CHECK(purged == 0);
     CHECK_STATUS(tw_authority_purge(a, NULL), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_authority_purge(NULL, &purged), TW_NULL_ARGUMENT);
+
+    /* Delete a user's keys: Bob's session and session key; then his token is unknown. */
+    uint64_t deleted = 99;
+    CHECK_STATUS(tw_authority_delete_user_keys(a, S("bob"), &deleted), TW_OK);
+    CHECK(deleted == 2);
+    CHECK_STATUS(authenticate(a, skey), TW_UNKNOWN_KEY);
+    CHECK_STATUS(tw_authority_delete_user_keys(a, S("bob"), &deleted), TW_OK);
+    CHECK(deleted == 0);
+    deleted = 99;
+    CHECK_STATUS(tw_authority_delete_user_keys(a, S("b\xff"), &deleted), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_authority_delete_user_keys(NULL, S("bob"), &deleted), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_delete_user_keys(a, NULL, 0, &deleted), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_delete_user_keys(a, S("bob"), NULL), TW_NULL_ARGUMENT);
+    CHECK(deleted == 99);
+    tw_str_free(skey);
 
     tw_str_free(id);
     tw_str_free(token);
