@@ -62,6 +62,9 @@ else
     echo "skipped: valgrind is not installed"
 fi
 
+step "C ABI tests: against the shared library (its SONAME must be libtokenward.so.0)"
+"${c_tests[@]}" check-shared
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 
