@@ -65,6 +65,16 @@ fi
 step "C ABI tests: against the shared library (its SONAME must be libtokenward.so.0)"
 "${c_tests[@]}" check-shared
 
+step "C ABI: tokenward.pc (scripts/pkgconfig.sh) and examples/c, linked statically through pkg-config"
+# Installs the static library and the header into a scratch prefix, as a package would.
+prefix="$target_dir/c-example/prefix"
+rm -rf "$prefix"
+mkdir -p "$prefix/lib" "$prefix/include"
+scripts/pkgconfig.sh --prefix "$prefix" --out "$prefix/lib/pkgconfig"
+cp "$target_dir/debug/libtokenward.a" "$prefix/lib/"
+cp include/tokenward.h "$prefix/include/"
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C examples/c OUT="$target_dir/c-example" run
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 
