@@ -17,6 +17,13 @@ if command -v rustup >/dev/null; then
 fi
 cargo --version
 
+step "C tools: make and pkg-config (for the C ABI's tests and example)"
+for tool in make pkg-config; do
+    if ! command -v "$tool" >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq "$tool"
+    fi
+done
+
 step "vectors are in sync with their generator"
 python3 tests/vectors/generate.py --check
 
