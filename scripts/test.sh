@@ -82,6 +82,25 @@ cp "$target_dir/debug/libtokenward.a" "$prefix/lib/"
 cp include/tokenward.h "$prefix/include/"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C examples/c OUT="$target_dir/c-example" run
 
+step "Go binding (bindings/go): go vet and go test -race, cgo over the static library"
+if command -v go >/dev/null; then
+    # Only libtokenward.a in the directory the linker searches: beside libtokenward.so, -l
+    # would pick the shared library.
+    go_lib="$target_dir/go-binding/lib"
+    rm -rf "$go_lib"
+    mkdir -p "$go_lib"
+    cp "$target_dir/debug/libtokenward.a" "$go_lib/"
+    test -z "$(gofmt -l bindings/go)" || { gofmt -l bindings/go; exit 1; }
+    (
+        cd bindings/go
+        export CGO_ENABLED=1 CGO_LDFLAGS="-L$go_lib"
+        go vet ./...
+        go test -race -count=1 ./...
+    )
+else
+    echo "skipped: go is not installed"
+fi
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 

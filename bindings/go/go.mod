@@ -1,0 +1,3 @@
+module tokenward
+
+go 1.24
