@@ -461,6 +461,11 @@ tw_status tw_authority_delete_user_keys(const tw_authority *authority,
 // not free it. Thread-safe; never fails.
 const char *tw_status_name(uint32_t status);
 
+// The HTTP status Coder answers `status` with (401 for a rejected token, 400 for invalid
+// input, 403, 404, 409, 500 for the store; 200 for `TW_OK`), or 500 for a number that is no
+// status. Thread-safe; never fails.
+uint16_t tw_status_http(uint32_t status);
+
 // Copies the detail of the most recent call on this thread that did not return `TW_OK`
 // (Coder's `detail` for a rejection, the reason for invalid input) into `*out`, a string
 // the caller releases with `tw_str_free`. Empty when no call on this thread has failed.

@@ -1,5 +1,9 @@
 package tokenward
 
+// #include <stdint.h>
+// #include "tokenward.h"
+import "C"
+
 import "fmt"
 
 // Error is a failure reported by the library: a rejected token (with Coder's HTTP answer), or
@@ -105,22 +109,7 @@ var sentinels = []*Error{
 	ErrStoreConstraint, ErrStoreIncompatible, ErrRandom, ErrPanic,
 }
 
-// httpStatus is the HTTP status Coder answers a status with, by its range.
+// httpStatus is the HTTP status Coder answers a status with, from the core.
 func httpStatus(code int) int {
-	switch {
-	case code == 0:
-		return 200
-	case code >= 1000 && code < 2000:
-		return 401
-	case code >= 2000 && code < 4000:
-		return 400
-	case code == 4000:
-		return 403
-	case code == 4001:
-		return 404
-	case code == 4002:
-		return 409
-	default:
-		return 500
-	}
+	return int(C.tw_status_http(C.uint32_t(code)))
 }

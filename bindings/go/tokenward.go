@@ -20,11 +20,9 @@ package tokenward
 import "C"
 
 import (
-	"crypto/sha256"
 	"runtime"
 	"sync"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -100,18 +98,15 @@ func Parse(token string) (id, secret string, err error) {
 	return gostr(cid), gostr(csecret), nil
 }
 
-// HashSecret is SHA-256 of the secret's bytes: the hashed_secret Coder stores.
-func HashSecret(secret string) [32]byte {
+// HashSecret is SHA-256 of the secret's bytes: the hashed_secret Coder stores. A secret that
+// is not UTF-8 is ErrInvalidUTF8 (no token holds one).
+func HashSecret(secret string) ([32]byte, error) {
 	var out [32]byte
-	if !utf8.ValidString(secret) {
-		// The C ABI takes UTF-8 only; the hash is of the bytes either way.
-		return sha256.Sum256([]byte(secret))
-	}
 	p, n := cstr(secret)
-	if C.tw_hash_secret(p, n, (*C.uint8_t)(unsafe.Pointer(&out[0])), C.size_t(len(out))) != C.TW_OK {
-		return sha256.Sum256([]byte(secret))
-	}
-	return out
+	err := call(func() C.tw_status {
+		return C.tw_hash_secret(p, n, (*C.uint8_t)(unsafe.Pointer(&out[0])), C.size_t(len(out)))
+	})
+	return out, err
 }
 
 // Generate mints a new random token, `<id>-<secret>`. Show it to its owner once; store only

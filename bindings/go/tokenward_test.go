@@ -33,10 +33,13 @@ func TestParseAndHash(t *testing.T) {
 		e.Detail != "incorrect amount of API key parts, expected 2 got 3" || e.Status != 400 {
 		t.Fatalf("Parse of a bad token: %#v", err)
 	}
-	for _, s := range []string{"", "0123456789012345678901", "é\x00😀", "\xff"} {
-		if HashSecret(s) != sha256.Sum256([]byte(s)) {
-			t.Errorf("HashSecret(%q)", s)
+	for _, s := range []string{"", "0123456789012345678901", "é\x00😀"} {
+		if got, err := HashSecret(s); err != nil || got != sha256.Sum256([]byte(s)) {
+			t.Errorf("HashSecret(%q) = %x, %v", s, got, err)
 		}
+	}
+	if _, err := HashSecret("\xff"); !errors.Is(err, ErrInvalidUTF8) {
+		t.Errorf("HashSecret of bytes that are not UTF-8: %v", err)
 	}
 	token, err := Generate()
 	if err != nil || len(token) != 33 {

@@ -88,6 +88,14 @@ pub extern "C" fn tw_status_name(status: u32) -> *const c_char {
     name.as_ptr()
 }
 
+/// The HTTP status Coder answers `status` with (401 for a rejected token, 400 for invalid
+/// input, 403, 404, 409, 500 for the store; 200 for `TW_OK`), or 500 for a number that is no
+/// status. Thread-safe; never fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_status_http(status: u32) -> u16 {
+    catch_unwind(|| Code::from_number(status).map_or(500, Code::status)).unwrap_or(500)
+}
+
 /// Each code's name as a static C string, built from [`Code::name`].
 fn static_name(code: Code) -> &'static std::ffi::CStr {
     use std::sync::OnceLock;
@@ -178,5 +186,9 @@ mod tests {
         // SAFETY: as above.
         let unknown = unsafe { std::ffi::CStr::from_ptr(tw_status_name(7)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown");
+        for &code in Code::ALL {
+            assert_eq!(tw_status_http(code.number()), code.status());
+        }
+        assert_eq!(tw_status_http(7), 500);
     }
 }

@@ -91,6 +91,12 @@ static void test_status_names(void) {
     CHECK(strcmp(tw_status_name(TW_OK), "ok") == 0);
     CHECK(strcmp(tw_status_name(TW_EXPIRED), "expired") == 0);
     CHECK(strcmp(tw_status_name(TW_NULL_ARGUMENT), "null_argument") == 0);
+    CHECK(tw_status_http(TW_OK) == 200);
+    CHECK(tw_status_http(TW_EXPIRED) == 401);
+    CHECK(tw_status_http(TW_INVALID_SCOPE) == 400);
+    CHECK(tw_status_http(TW_CONFLICT) == 409);
+    CHECK(tw_status_http(TW_STORE_BUSY) == 500);
+    CHECK(tw_status_http(7) == 500);
     CHECK(strcmp(tw_status_name(TW_INVALID_UTF8), "invalid_utf8") == 0);
     CHECK(strcmp(tw_status_name(TW_BUFFER_TOO_SMALL), "buffer_too_small") == 0);
     CHECK(strcmp(tw_status_name(TW_PANIC), "panic") == 0);
