@@ -8,25 +8,14 @@ use std::hint::black_box;
 
 mod support;
 
-use support::measure;
+use support::{PRESENTED, SECRET, measure, verified_session};
 use tokenward::check::verify;
-use tokenward::{ApiKey, KeyId, LoginType, SecretHash, Settings, Timestamp, Token};
+use tokenward::{SecretHash, Settings, Timestamp, Token};
 
 fn main() {
-    let secret = "abcdefghijklmnopqrstuv";
-    let presented = "0123456789-abcdefghijklmnopqrstuv";
+    let (secret, presented) = (SECRET, PRESENTED);
     let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
-    let mut record = ApiKey::new(
-        KeyId::parse("0123456789").unwrap(),
-        SecretHash::of_bytes(secret.as_bytes()).as_bytes(),
-        "b7d4c0a2-5f7e-4a43-9c55-2f1f7a3b6e10",
-        LoginType::Password,
-        now,
-        Timestamp::from_unix_micros(now.unix_micros() + 86_400_000_000 * 7),
-    );
-    record.last_used = Timestamp::from_unix_micros(now.unix_micros() - 600_000_000);
-    record.lifetime_seconds = 86_400 * 7;
-    record.ip_address = "203.0.113.7".parse().unwrap();
+    let record = verified_session(now);
     let settings = Settings::default();
 
     let sha2 = measure(|| {

@@ -7,27 +7,16 @@ mod support;
 use std::hint::black_box;
 use std::ptr;
 
-use support::measure;
+use support::{PRESENTED, measure, verified_session};
 use tokenward::check::verify_record;
 use tokenward::ffi::{tw_key_free, tw_key_from_json, tw_verdict_free, tw_verify_record};
-use tokenward::{ApiKey, KeyId, LoginType, SecretHash, Settings, Timestamp};
+use tokenward::{Settings, Timestamp};
 
 fn main() {
-    let secret = "abcdefghijklmnopqrstuv";
-    let presented = "0123456789-abcdefghijklmnopqrstuv";
+    let presented = PRESENTED;
     let remote = "203.0.113.7";
     let now = Timestamp::parse_rfc3339("2026-03-01T12:00:00Z").unwrap();
-    // Used ten minutes ago and a week from expiry: verified, nothing to write.
-    let mut record = ApiKey::new(
-        KeyId::parse("0123456789").unwrap(),
-        SecretHash::of_bytes(secret.as_bytes()).as_bytes(),
-        "b7d4c0a2-5f7e-4a43-9c55-2f1f7a3b6e10",
-        LoginType::Password,
-        now,
-        Timestamp::from_unix_micros(now.unix_micros() + 86_400_000_000 * 7),
-    );
-    record.last_used = Timestamp::from_unix_micros(now.unix_micros() - 600_000_000);
-    record.lifetime_seconds = 86_400 * 7;
+    let record = verified_session(now);
     let settings = Settings::default();
 
     let json = serde_json::to_string(&record.storage()).unwrap();

@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use tokenward::{ApiKey, KeyId, LoginType, SecretHash, Timestamp};
+
 /// Samples per figure; the median is reported.
 const SAMPLES: usize = 21;
 
@@ -36,4 +38,29 @@ pub fn measure_batches(batch: u64, mut f: impl FnMut()) -> f64 {
         .collect();
     samples.sort_by(f64::total_cmp);
     samples[SAMPLES / 2]
+}
+
+/// The secret of [`PRESENTED`].
+#[allow(dead_code)]
+pub const SECRET: &str = "abcdefghijklmnopqrstuv";
+/// The token the single-record benchmarks check.
+#[allow(dead_code)]
+pub const PRESENTED: &str = "0123456789-abcdefghijklmnopqrstuv";
+
+/// The session record of [`PRESENTED`] at `now`: used ten minutes ago and a week from expiry,
+/// so a check verifies it with nothing to write.
+#[allow(dead_code)]
+pub fn verified_session(now: Timestamp) -> ApiKey {
+    let mut record = ApiKey::new(
+        KeyId::parse("0123456789").unwrap(),
+        SecretHash::of_bytes(SECRET.as_bytes()).as_bytes(),
+        "b7d4c0a2-5f7e-4a43-9c55-2f1f7a3b6e10",
+        LoginType::Password,
+        now,
+        Timestamp::from_unix_micros(now.unix_micros() + 86_400_000_000 * 7),
+    );
+    record.last_used = Timestamp::from_unix_micros(now.unix_micros() - 600_000_000);
+    record.lifetime_seconds = 86_400 * 7;
+    record.ip_address = "203.0.113.7".parse().unwrap();
+    record
 }
