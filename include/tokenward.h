@@ -4,9 +4,10 @@
  * Conventions, everywhere:
  * - Every function returns a tw_status: TW_OK (0) or what went wrong (the TW_* constants
  *   below, stable numbers grouped by range). tw_status_name() names one. Outputs go to
- *   out-parameters and are written only when the function says so (on TW_OK; and
- *   tw_verify_record and tw_authority_authenticate also write their verdict for a
- *   rejection).
+ *   out-parameters and are written only when the function says so (on TW_OK).
+ * - tw_verify_record and tw_authority_authenticate answer into a tw_verdict the caller made
+ *   with tw_verdict_new and reuses call after call (one per thread): a verified token
+ *   allocates nothing. A rejection fills it too, with Coder's answer; bad input empties it.
  * - Strings in: a pointer plus a length in bytes, UTF-8 (else TW_INVALID_UTF8), never
  *   NUL-terminated, never read past the length. A NULL pointer is TW_NULL_ARGUMENT, even with
  *   length 0; pass "" for an empty string.
@@ -16,9 +17,10 @@
  *   output, the 32-byte hash, goes into a caller array; too small is TW_BUFFER_TOO_SMALL.)
  * - Times: int64_t microseconds since the Unix epoch. Durations: int64_t nanoseconds.
  * - Handles (tw_key, tw_settings, tw_verdict, tw_authority) are opaque; each has a _free
- *   function, and _free(NULL) does nothing. Every handle is safe to share across threads:
- *   tw_key, tw_settings and tw_verdict are immutable, and a tw_authority serializes its own
- *   writes. Only _free must not race with other use of the same handle.
+ *   function, and _free(NULL) does nothing. tw_key, tw_settings and tw_authority are safe to
+ *   share across threads (the first two are immutable; a tw_authority serializes its own
+ *   writes). A tw_verdict is written by each call it is given to: one thread at a time.
+ *   _free must not race with other use of the same handle.
  * - The detail of the last failed call on a thread (Coder's detail for a rejection) stays
  *   readable with tw_last_error_detail() on that thread.
  * - A panic inside the library never unwinds into C: the call returns TW_PANIC.
@@ -166,8 +168,10 @@ typedef struct tw_key tw_key;
 typedef struct tw_settings tw_settings;
 
 // The answer of `tw_verify_record` or `tw_authority_authenticate`, opaque: verified (with
-// the key and the refresh to write back) or failed (with Coder's HTTP answer). Release it
-// with `tw_verdict_free`. Immutable: any number of threads may read one.
+// the key and the refresh to write back) or failed (with Coder's HTTP answer). Create one
+// with `tw_verdict_new` and reuse it for call after call: a verified token fills it without
+// allocating. Each call replaces what it held, so read it before the next. One thread at a
+// time (give each thread its own); release it with `tw_verdict_free`.
 typedef struct tw_verdict tw_verdict;
 
 // What every function returns: `TW_OK` (0) or the number of what went wrong, grouped by
@@ -302,21 +306,22 @@ tw_status tw_authority_create_session(const tw_authority *authority,
 //
 // Returns `TW_OK` when the token authenticates, the rejection (`TW_MISSING`,
 // `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`), or the store's
-// failure (`TW_STORE_*`, Coder's 500): in all these cases `*out` receives a verdict, released
-// with `tw_verdict_free`, whose `tw_verdict_key` is the key as stored after the refresh and
-// whose HTTP getters give Coder's answer. `TW_NULL_ARGUMENT` and `TW_INVALID_UTF8` write
-// nothing. Thread-safe.
+// failure (`TW_STORE_*`, Coder's 500): in all these cases `verdict` (from `tw_verdict_new`)
+// holds the answer: `tw_verdict_key` is the key as stored after the refresh, and the HTTP
+// getters give Coder's answer. `TW_NULL_ARGUMENT` and `TW_INVALID_UTF8` leave it empty.
+// Thread-safe; the verdict is the caller's own.
 //
 // # Safety
 //
 // `presented` and `remote_addr` point to their lengths in readable bytes (or are NULL);
-// `authority` is NULL or a live handle; `out` is NULL or writable.
+// `authority` is NULL or a live handle; `verdict` is NULL or a live handle that no other
+// thread uses during the call.
 tw_status tw_authority_authenticate(const tw_authority *authority,
                                     const char *presented,
                                     size_t presented_len,
                                     const char *remote_addr,
                                     size_t remote_addr_len,
-                                    tw_verdict **out);
+                                    tw_verdict *verdict);
 
 // Writes the named tokens (login type `token`) `actor` may see, oldest first, to `*out` as a
 // JSON array of codersdk `APIKey` objects (the public view: no hash, no IP address),
@@ -637,6 +642,15 @@ tw_status tw_settings_from_json(const char *json, size_t json_len, tw_settings *
 // `settings` is NULL or a handle from `tw_settings_from_json`, not yet freed.
 void tw_settings_free(tw_settings *settings);
 
+// Writes a new, empty verdict to `*out`, for `tw_verify_record` and
+// `tw_authority_authenticate` to fill, released with `tw_verdict_free`. Its getters answer
+// `TW_INVALID_ARGUMENT` until a call fills it.
+//
+// # Safety
+//
+// `out` is NULL or writable.
+tw_status tw_verdict_new(tw_verdict **out);
+
 // Checks a presented token against the record the host fetched for its id, in Coder's
 // order: missing, malformed, unknown key, invalid secret, expired; then decides the refresh.
 //
@@ -648,14 +662,16 @@ void tw_settings_free(tw_settings *settings);
 //
 // Returns `TW_OK` when the token authenticates, or the rejection (`TW_MISSING`,
 // `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`, Coder's detail in
-// `tw_last_error_detail`): in both cases `*out` receives a verdict, released with
-// `tw_verdict_free`. Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
-// `TW_INVALID_TIMESTAMP`) writes nothing. Thread-safe; the key and settings are only read.
+// `tw_last_error_detail`): in both cases `verdict` holds the answer (the key, the refresh,
+// Coder's HTTP answer). Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
+// `TW_INVALID_TIMESTAMP`) leaves `verdict` empty. A verified token allocates nothing.
+// Thread-safe; the key and settings are only read, the verdict is the caller's own.
 //
 // # Safety
 //
 // `presented` and `remote_addr` point to their lengths in readable bytes (or are NULL);
-// `key` and `settings` are NULL or live handles; `out` is NULL or writable.
+// `key` and `settings` are NULL or live handles; `verdict` is NULL or a live handle that no
+// other thread uses during the call.
 tw_status tw_verify_record(const char *presented,
                            size_t presented_len,
                            const tw_key *key,
@@ -663,14 +679,13 @@ tw_status tw_verify_record(const char *presented,
                            int64_t now_micros,
                            const char *remote_addr,
                            size_t remote_addr_len,
-                           tw_verdict **out);
+                           tw_verdict *verdict);
 
 // Releases a verdict. NULL is ignored. Not while another thread uses it.
 //
 // # Safety
 //
-// `verdict` is NULL or a handle from `tw_verify_record` or `tw_authority_authenticate`, not
-// yet freed.
+// `verdict` is NULL or a handle from `tw_verdict_new`, not yet freed.
 void tw_verdict_free(tw_verdict *verdict);
 
 // Writes the verdict's status to `*out`: `TW_OK` for a verified token, else the rejection.

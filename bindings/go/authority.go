@@ -109,25 +109,7 @@ func (a *Authority) authenticate(presented, remoteAddr string) (*Key, verdict, e
 	var got verdict
 	var key *Key
 	err := a.with(func(p *C.tw_authority) error {
-		var v *C.tw_verdict
-		pp, pn := cstr(presented)
-		rp, rn := cstr(remoteAddr)
-		err := call(func() C.tw_status {
-			return C.tw_authority_authenticate(p, pp, pn, rp, rn, &v)
-		})
-		if v == nil {
-			return err
-		}
-		defer C.tw_verdict_free(v)
-		got = readVerdict(v)
-		if got.err != nil {
-			return nil
-		}
-		var k *C.tw_key
-		if err := call(func() C.tw_status { return C.tw_verdict_key(v, &k) }); err != nil {
-			return err
-		}
-		key = &Key{ptr: k}
+		got, key = authenticateWith(p, presented, remoteAddr)
 		return nil
 	})
 	return key, got, err

@@ -38,6 +38,11 @@ func Middleware(a *Authority) func(http.Handler) http.Handler {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
+			if got.err != nil && got.body == "" {
+				// Not a rejection: input the core refused (no token holds it).
+				http.Error(w, got.err.Error(), got.err.Status)
+				return
+			}
 			if got.err != nil {
 				h := w.Header()
 				if got.err.WWWAuthenticate != "" {

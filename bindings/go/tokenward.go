@@ -16,6 +16,40 @@ package tokenward
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -ltokenward -lm -ldl -lpthread
 #include <tokenward.h>
+
+// What one verifying call answers, gathered in C so that Go crosses into C once per check:
+// the status, the refresh (with its IP when there is one) and, for a failed call, the
+// thread's error detail, read on the thread that failed.
+typedef struct {
+	tw_status status;
+	tw_update update;
+	tw_str ip;
+	tw_str detail;
+} gotw_answer;
+
+static void gotw_read(tw_status status, const tw_verdict *verdict, gotw_answer *answer) {
+	answer->status = status;
+	if (status != TW_OK) {
+		tw_last_error_detail(&answer->detail);
+		return;
+	}
+	tw_verdict_update(verdict, &answer->update);
+	if (answer->update.present) tw_verdict_update_ip(verdict, &answer->ip);
+}
+
+static void gotw_verify_record(const char *presented, size_t presented_len, const tw_key *key,
+		const tw_settings *settings, int64_t now_micros, const char *remote_addr,
+		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer) {
+	gotw_read(tw_verify_record(presented, presented_len, key, settings, now_micros,
+			remote_addr, remote_addr_len, verdict), verdict, answer);
+}
+
+static void gotw_authenticate(const tw_authority *authority, const char *presented,
+		size_t presented_len, const char *remote_addr, size_t remote_addr_len,
+		tw_verdict *verdict, gotw_answer *answer) {
+	gotw_read(tw_authority_authenticate(authority, presented, presented_len, remote_addr,
+			remote_addr_len, verdict), verdict, answer);
+}
 */
 import "C"
 
@@ -272,50 +306,85 @@ type Verdict struct {
 	Update *Update
 }
 
-// verdict reads a C verdict: its rejection as an *Error (with Coder's answer), or its update.
-// It does not free v.
+// verdicts holds reusable C verdicts: a verified token then costs no allocation in C. A
+// verdict the pool drops is freed by its cleanup.
+var verdicts = sync.Pool{New: func() any {
+	box := &verdictBox{}
+	if C.tw_verdict_new(&box.ptr) != C.TW_OK {
+		panic("tokenward: tw_verdict_new failed: out of memory")
+	}
+	runtime.AddCleanup(box, func(p *C.tw_verdict) { C.tw_verdict_free(p) }, box.ptr)
+	return box
+}}
+
+type verdictBox struct{ ptr *C.tw_verdict }
+
+// verdict is what one verifying call answered: the refresh when verified, else the failure
+// (with Coder's answer and body when the verdict holds one).
 type verdict struct {
-	code   C.tw_status
-	err    *Error
 	update *Update
+	err    *Error
 	body   string
 }
 
-func readVerdict(v *C.tw_verdict) verdict {
-	var out verdict
-	C.tw_verdict_code(v, &out.code)
-	if out.code != C.TW_OK {
-		var http C.uint16_t
-		var msg, detail, www, body C.tw_str
-		C.tw_verdict_http_status(v, &http)
-		C.tw_verdict_message(v, &msg)
-		C.tw_verdict_detail(v, &detail)
-		C.tw_verdict_www_authenticate(v, &www)
-		C.tw_verdict_body(v, &body)
-		out.err = &Error{
-			Code:            int(out.code),
-			Name:            statusName(out.code),
-			Status:          int(http),
-			Message:         gostr(msg),
-			Detail:          gostr(detail),
-			WWWAuthenticate: gostr(www),
+// verify runs one verifying call (f, a gotw_ function) with a pooled verdict and reads it.
+func verify(f func(*C.tw_verdict, *C.gotw_answer)) verdict {
+	box := verdicts.Get().(*verdictBox)
+	defer verdicts.Put(box)
+	var answer C.gotw_answer
+	f(box.ptr, &answer)
+	if answer.status == C.TW_OK {
+		var got verdict
+		if bool(answer.update.present) {
+			got.update = &Update{
+				LastUsed:          fromMicros(answer.update.last_used_micros),
+				ExpiresAt:         fromMicros(answer.update.expires_at_micros),
+				PreviousExpiresAt: fromMicros(answer.update.previous_expires_at_micros),
+				IPAddress:         gostr(answer.ip),
+			}
 		}
-		out.body = gostr(body)
-		return out
+		return got
 	}
-	var u C.tw_update
-	C.tw_verdict_update(v, &u)
-	if bool(u.present) {
-		var ip C.tw_str
-		C.tw_verdict_update_ip(v, &ip)
-		out.update = &Update{
-			LastUsed:          fromMicros(u.last_used_micros),
-			ExpiresAt:         fromMicros(u.expires_at_micros),
-			PreviousExpiresAt: fromMicros(u.previous_expires_at_micros),
-			IPAddress:         gostr(ip),
+	detail := gostr(answer.detail)
+	return readFailure(box.ptr, answer.status, detail)
+}
+
+// readFailure reads the failure of a call that returned status: Coder's answer when the
+// verdict holds one (a rejection, a store failure), else detail alone.
+func readFailure(v *C.tw_verdict, status C.tw_status, detail string) verdict {
+	code := int(status)
+	failure := &Error{Code: code, Name: statusName(status), Status: httpStatus(code), Detail: detail}
+	var held C.tw_status
+	if C.tw_verdict_code(v, &held) != C.TW_OK {
+		return verdict{err: failure} // bad input: the verdict is empty
+	}
+	var http C.uint16_t
+	var msg, www, body C.tw_str
+	C.tw_verdict_http_status(v, &http)
+	C.tw_verdict_message(v, &msg)
+	C.tw_verdict_www_authenticate(v, &www)
+	C.tw_verdict_body(v, &body)
+	failure.Status = int(http)
+	failure.Message = gostr(msg)
+	failure.WWWAuthenticate = gostr(www)
+	return verdict{err: failure, body: gostr(body)}
+}
+
+// authenticateWith runs tw_authority_authenticate on p; the key only when verified.
+func authenticateWith(p *C.tw_authority, presented, remoteAddr string) (verdict, *Key) {
+	var key *Key
+	pp, pn := cstr(presented)
+	rp, rn := cstr(remoteAddr)
+	got := verify(func(v *C.tw_verdict, answer *C.gotw_answer) {
+		C.gotw_authenticate(p, pp, pn, rp, rn, v, answer)
+		if answer.status == C.TW_OK {
+			var k *C.tw_key
+			if C.tw_verdict_key(v, &k) == C.TW_OK {
+				key = &Key{ptr: k}
+			}
 		}
-	}
-	return out
+	})
+	return got, key
 }
 
 // VerifyRecord checks a presented token against the record the host fetched for its id (nil
@@ -333,17 +402,11 @@ func VerifyRecord(presented string, key *Key, now time.Time, settings *Settings,
 		return nil, err
 	}
 	defer sunlock()
-	var v *C.tw_verdict
 	pp, pn := cstr(presented)
 	rp, rn := cstr(remoteAddr)
-	err = call(func() C.tw_status {
-		return C.tw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, &v)
+	got := verify(func(v *C.tw_verdict, answer *C.gotw_answer) {
+		C.gotw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, v, answer)
 	})
-	if v == nil {
-		return nil, err
-	}
-	defer C.tw_verdict_free(v)
-	got := readVerdict(v)
 	if got.err != nil {
 		return nil, got.err
 	}

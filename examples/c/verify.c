@@ -22,12 +22,14 @@ static int fail(const char *what, tw_status status) {
     return 1;
 }
 
-/* Verifies `token` against `key` and prints the answer a host sends. */
-static int verify(const char *label, const char *token, const tw_key *key) {
-    tw_verdict *verdict = NULL;
+/* Verifies `token` against `key` into `verdict` (one per thread, reused from call to call)
+ * and prints the answer a host sends. */
+static int verify(const char *label, const char *token, const tw_key *key, tw_verdict *verdict) {
     tw_status status = tw_verify_record(token, strlen(token), key, NULL, NOW_MICROS,
-                                        "203.0.113.7", strlen("203.0.113.7"), &verdict);
-    if (verdict == NULL) return fail("tw_verify_record", status);
+                                        "203.0.113.7", strlen("203.0.113.7"), verdict);
+    /* A token that does not authenticate still fills the verdict; bad input does not. */
+    if (status != TW_OK && (status < 1000 || status >= 2000))
+        return fail("tw_verify_record", status);
     uint16_t http = 0;
     tw_verdict_http_status(verdict, &http);
     printf("%s: %s, HTTP %u\n", label, tw_status_name(status), (unsigned)http);
@@ -39,7 +41,6 @@ static int verify(const char *label, const char *token, const tw_key *key) {
         tw_str_free(message);
         tw_str_free(detail);
     }
-    tw_verdict_free(verdict);
     return 0;
 }
 
@@ -90,12 +91,19 @@ int main(int argc, char **argv) {
         return fail("tw_key_from_json", status);
     }
 
-    int rc = verify("the token", token, key);
+    tw_verdict *verdict = NULL;
+    if ((status = tw_verdict_new(&verdict)) != TW_OK) {
+        tw_key_free(key);
+        tw_str_free(generated);
+        return fail("tw_verdict_new", status);
+    }
+    int rc = verify("the token", token, key, verdict);
     /* The same id with another secret. */
     char forged[TW_TOKEN_LENGTH + 1];
     snprintf(forged, sizeof forged, "%.11s%s", token, "AAAAAAAAAAAAAAAAAAAAAA");
-    rc |= verify("a forged token", forged, key);
+    rc |= verify("a forged token", forged, key, verdict);
 
+    tw_verdict_free(verdict);
     tw_key_free(key);
     tw_str_free(generated);
     return rc;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
 use super::strings::{check_out, text_in, tw_str, write_str};
-use super::verify::{tw_settings, tw_verdict};
+use super::verify::{tw_settings, tw_verdict, verdict_out};
 use crate::authority::{Authority, ListTokens};
 use crate::error::Code;
 use crate::issue::{CreateTokenRequest, NewKey, User};
@@ -234,15 +234,16 @@ pub unsafe extern "C" fn tw_authority_create_session(
 ///
 /// Returns `TW_OK` when the token authenticates, the rejection (`TW_MISSING`,
 /// `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`), or the store's
-/// failure (`TW_STORE_*`, Coder's 500): in all these cases `*out` receives a verdict, released
-/// with `tw_verdict_free`, whose `tw_verdict_key` is the key as stored after the refresh and
-/// whose HTTP getters give Coder's answer. `TW_NULL_ARGUMENT` and `TW_INVALID_UTF8` write
-/// nothing. Thread-safe.
+/// failure (`TW_STORE_*`, Coder's 500): in all these cases `verdict` (from `tw_verdict_new`)
+/// holds the answer: `tw_verdict_key` is the key as stored after the refresh, and the HTTP
+/// getters give Coder's answer. `TW_NULL_ARGUMENT` and `TW_INVALID_UTF8` leave it empty.
+/// Thread-safe; the verdict is the caller's own.
 ///
 /// # Safety
 ///
 /// `presented` and `remote_addr` point to their lengths in readable bytes (or are NULL);
-/// `authority` is NULL or a live handle; `out` is NULL or writable.
+/// `authority` is NULL or a live handle; `verdict` is NULL or a live handle that no other
+/// thread uses during the call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tw_authority_authenticate(
     authority: *const tw_authority,
@@ -250,27 +251,27 @@ pub unsafe extern "C" fn tw_authority_authenticate(
     presented_len: usize,
     remote_addr: *const c_char,
     remote_addr_len: usize,
-    out: *mut *mut tw_verdict,
+    verdict: *mut tw_verdict,
 ) -> tw_status {
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
-        let authority = unsafe { authority_ref(authority) }?;
-        // SAFETY: the caller vouches for the lengths of both texts.
-        let presented = unsafe { text_in(presented, presented_len, "presented") }?;
-        // SAFETY: as above.
-        let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
-        check_out(out, "out")?;
-        let (verdict, failure) = match authority.authenticate(presented, remote_addr) {
-            Ok(auth) => (tw_verdict::verified(auth.key, auth.update), None),
-            Err(error) => {
-                let (verdict, failure) = tw_verdict::failed(&error, authority.settings());
-                (verdict, Some(failure))
+        let verdict = unsafe { verdict_out(verdict) }?;
+        let (authority, presented, remote_addr) = verdict.unless_failed((|| {
+            // SAFETY: the caller's guarantee, passed on.
+            let authority = unsafe { authority_ref(authority) }?;
+            // SAFETY: the caller vouches for the lengths of both texts.
+            let presented = unsafe { text_in(presented, presented_len, "presented") }?;
+            // SAFETY: as above.
+            let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
+            Ok((authority, presented, remote_addr))
+        })())?;
+        match authority.authenticate(presented, remote_addr) {
+            Ok(auth) => {
+                verdict.set_verified(&auth.key, auth.update);
+                Ok(())
             }
-        };
-        let handle = Box::into_raw(Box::new(verdict));
-        // SAFETY: checked not NULL; the caller vouches that it is writable.
-        unsafe { out.write(handle) };
-        failure.map_or(Ok(()), Err)
+            Err(error) => Err(verdict.set_failed(&error, authority.settings())),
+        }
     })
 }
 

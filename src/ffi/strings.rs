@@ -109,6 +109,11 @@ pub(crate) unsafe fn text_in<'a>(
 ) -> Result<&'a str, Fail> {
     // SAFETY: the caller's guarantee, passed on.
     let bytes = unsafe { bytes_in(ptr, len, name) }?;
+    // Tokens and addresses are ASCII: a word-at-a-time check, then no second pass.
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
     std::str::from_utf8(bytes).map_err(|e| {
         Fail::new(
             Code::InvalidUtf8,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
-use super::strings::{bytes_in, check_out, text_in, tw_str, write_str};
+use super::strings::{check_out, text_in, tw_str, write_str};
 use crate::check::verify_record;
 use crate::error::{Code, Coded};
 use crate::http::{HttpAnswer, answer};
@@ -92,15 +92,22 @@ pub struct tw_update {
 }
 
 /// The answer of `tw_verify_record` or `tw_authority_authenticate`, opaque: verified (with
-/// the key and the refresh to write back) or failed (with Coder's HTTP answer). Release it
-/// with `tw_verdict_free`. Immutable: any number of threads may read one.
+/// the key and the refresh to write back) or failed (with Coder's HTTP answer). Create one
+/// with `tw_verdict_new` and reuse it for call after call: a verified token fills it without
+/// allocating. Each call replaces what it held, so read it before the next. One thread at a
+/// time (give each thread its own); release it with `tw_verdict_free`.
 #[allow(non_camel_case_types)]
 pub struct tw_verdict {
     outcome: Outcome,
 }
 
 enum Outcome {
-    Verified(Box<(Arc<ApiKey>, Option<KeyUpdate>)>),
+    /// New, or the last call failed before it had an answer.
+    Empty,
+    Verified {
+        key: Arc<ApiKey>,
+        update: Option<KeyUpdate>,
+    },
     Failed(Box<Failed>),
 }
 
@@ -119,16 +126,40 @@ struct Failed {
 }
 
 impl tw_verdict {
-    /// A verified token's verdict.
-    pub(crate) fn verified(key: Arc<ApiKey>, update: Option<KeyUpdate>) -> tw_verdict {
-        tw_verdict {
-            outcome: Outcome::Verified(Box::new((key, update))),
+    /// Holds a verified token. A verdict that already holds this key keeps it, without
+    /// touching its reference count.
+    pub(crate) fn set_verified(&mut self, key: &Arc<ApiKey>, update: Option<KeyUpdate>) {
+        if let Outcome::Verified {
+            key: held,
+            update: slot,
+        } = &mut self.outcome
+            && Arc::ptr_eq(held, key)
+        {
+            *slot = update;
+        } else {
+            self.outcome = Outcome::Verified {
+                key: Arc::clone(key),
+                update,
+            };
         }
     }
 
-    /// The verdict for a token that did not authenticate, with Coder's answer to `error`, and
-    /// the failure its entry point returns.
-    pub(crate) fn failed(error: &(impl Coded + ?Sized), settings: &Settings) -> (tw_verdict, Fail) {
+    /// Passes on `inputs`, or empties the verdict when they failed: a call that fails before
+    /// it has an answer never leaves the previous call's answer to be read as its own.
+    pub(crate) fn unless_failed<T>(&mut self, inputs: Result<T, Fail>) -> Result<T, Fail> {
+        if inputs.is_err() {
+            self.outcome = Outcome::Empty;
+        }
+        inputs
+    }
+
+    /// Holds Coder's answer to `error`, a token that did not authenticate, and returns the
+    /// failure its entry point returns.
+    pub(crate) fn set_failed(
+        &mut self,
+        error: &(impl Coded + ?Sized),
+        settings: &Settings,
+    ) -> Fail {
         let failed = Failed {
             code: error.code(),
             message: error.message().into_owned(),
@@ -136,11 +167,39 @@ impl tw_verdict {
             http: answer(error, settings),
         };
         let fail = Fail::new(failed.code, failed.detail.clone());
-        let verdict = tw_verdict {
-            outcome: Outcome::Failed(Box::new(failed)),
-        };
-        (verdict, fail)
+        self.outcome = Outcome::Failed(Box::new(failed));
+        fail
     }
+}
+
+/// The verdict a call fills.
+///
+/// # Safety
+///
+/// `verdict` is NULL or a live handle no other thread uses.
+pub(crate) unsafe fn verdict_out<'a>(verdict: *mut tw_verdict) -> Result<&'a mut tw_verdict, Fail> {
+    // SAFETY: NULL or live and not shared, the caller's guarantee.
+    unsafe { verdict.as_mut() }.ok_or_else(|| Fail::null("verdict"))
+}
+
+/// Writes a new, empty verdict to `*out`, for `tw_verify_record` and
+/// `tw_authority_authenticate` to fill, released with `tw_verdict_free`. Its getters answer
+/// `TW_INVALID_ARGUMENT` until a call fills it.
+///
+/// # Safety
+///
+/// `out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_verdict_new(out: *mut *mut tw_verdict) -> tw_status {
+    boundary(|| {
+        check_out(out, "out")?;
+        let handle = Box::into_raw(Box::new(tw_verdict {
+            outcome: Outcome::Empty,
+        }));
+        // SAFETY: checked not NULL; the caller vouches that it is writable.
+        unsafe { out.write(handle) };
+        Ok(())
+    })
 }
 
 /// Checks a presented token against the record the host fetched for its id, in Coder's
@@ -154,14 +213,16 @@ impl tw_verdict {
 ///
 /// Returns `TW_OK` when the token authenticates, or the rejection (`TW_MISSING`,
 /// `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`, Coder's detail in
-/// `tw_last_error_detail`): in both cases `*out` receives a verdict, released with
-/// `tw_verdict_free`. Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
-/// `TW_INVALID_TIMESTAMP`) writes nothing. Thread-safe; the key and settings are only read.
+/// `tw_last_error_detail`): in both cases `verdict` holds the answer (the key, the refresh,
+/// Coder's HTTP answer). Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
+/// `TW_INVALID_TIMESTAMP`) leaves `verdict` empty. A verified token allocates nothing.
+/// Thread-safe; the key and settings are only read, the verdict is the caller's own.
 ///
 /// # Safety
 ///
 /// `presented` and `remote_addr` point to their lengths in readable bytes (or are NULL);
-/// `key` and `settings` are NULL or live handles; `out` is NULL or writable.
+/// `key` and `settings` are NULL or live handles; `verdict` is NULL or a live handle that no
+/// other thread uses during the call.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn tw_verify_record(
@@ -172,21 +233,22 @@ pub unsafe extern "C" fn tw_verify_record(
     now_micros: i64,
     remote_addr: *const c_char,
     remote_addr_len: usize,
-    out: *mut *mut tw_verdict,
+    verdict: *mut tw_verdict,
 ) -> tw_status {
     boundary(|| {
-        // SAFETY: the caller vouches for the lengths of both texts.
-        let presented = unsafe { bytes_in(presented, presented_len, "presented") }?;
-        // SAFETY: as above.
-        let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
-        check_out(out, "out")?;
-        let presented = std::str::from_utf8(presented).map_err(|e| {
-            Fail::new(
-                Code::InvalidUtf8,
-                format!("argument `presented` is not UTF-8: {e}"),
-            )
-        })?;
-        let now = Timestamp::try_from_unix_micros(now_micros)?;
+        // SAFETY: the caller's guarantee, passed on.
+        let verdict = unsafe { verdict_out(verdict) }?;
+        let (presented, remote_addr, now) = verdict.unless_failed((|| {
+            // SAFETY: the caller vouches for the lengths of both texts.
+            let presented = unsafe { text_in(presented, presented_len, "presented") }?;
+            // SAFETY: as above.
+            let remote_addr = unsafe { text_in(remote_addr, remote_addr_len, "remote_addr") }?;
+            Ok((
+                presented,
+                remote_addr,
+                Timestamp::try_from_unix_micros(now_micros)?,
+            ))
+        })())?;
         // SAFETY: NULL or a live handle, the caller's guarantee.
         let shared = unsafe { key.as_ref() }.map(|k| &k.key);
         // SAFETY: NULL or a live handle, the caller's guarantee.
@@ -194,23 +256,18 @@ pub unsafe extern "C" fn tw_verify_record(
             Some(s) => &s.settings,
             None => default_settings(),
         };
-        let record = shared.map(|key| &**key);
-        let (verdict, failure) = match verify_record(presented, record, now, settings, remote_addr)
-        {
+        match (
+            verify_record(presented, shared.map(|k| &**k), now, settings, remote_addr),
+            shared,
+        ) {
             // Only a record verifies, so `shared` is there: the verdict shares it, no copy.
-            Ok(verified) => {
-                let key = shared.map_or_else(|| Arc::new(verified.key.clone()), Arc::clone);
-                (tw_verdict::verified(key, verified.update), None)
+            (Ok(verified), Some(key)) => {
+                verdict.set_verified(key, verified.update);
+                Ok(())
             }
-            Err(rejection) => {
-                let (verdict, failure) = tw_verdict::failed(&rejection, settings);
-                (verdict, Some(failure))
-            }
-        };
-        let handle = Box::into_raw(Box::new(verdict));
-        // SAFETY: checked not NULL; the caller vouches that it is writable.
-        unsafe { out.write(handle) };
-        failure.map_or(Ok(()), Err)
+            (Ok(_), None) => Err(Fail::new(Code::Panic, "verified without a record")),
+            (Err(rejection), _) => Err(verdict.set_failed(&rejection, settings)),
+        }
     })
 }
 
@@ -218,14 +275,12 @@ pub unsafe extern "C" fn tw_verify_record(
 ///
 /// # Safety
 ///
-/// `verdict` is NULL or a handle from `tw_verify_record` or `tw_authority_authenticate`, not
-/// yet freed.
+/// `verdict` is NULL or a handle from `tw_verdict_new`, not yet freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tw_verdict_free(verdict: *mut tw_verdict) {
     boundary_void(|| {
         if !verdict.is_null() {
-            // SAFETY: made by `Box::into_raw` in `tw_verify_record` or
-            // `tw_authority_authenticate`, freed once.
+            // SAFETY: made by `Box::into_raw` in `tw_verdict_new`, freed once.
             drop(unsafe { Box::from_raw(verdict) });
         }
     });
@@ -236,11 +291,23 @@ pub unsafe extern "C" fn tw_verdict_free(verdict: *mut tw_verdict) {
 /// # Safety
 ///
 /// `verdict` is NULL or a live handle.
-unsafe fn outcome<'a>(verdict: *const tw_verdict) -> Result<&'a Outcome, Fail> {
+unsafe fn outcome<'a>(verdict: *const tw_verdict) -> Result<Answer<'a>, Fail> {
     // SAFETY: NULL or live, the caller's guarantee.
-    unsafe { verdict.as_ref() }
-        .map(|v| &v.outcome)
-        .ok_or_else(|| Fail::null("verdict"))
+    match unsafe { verdict.as_ref() }.map(|v| &v.outcome) {
+        None => Err(Fail::null("verdict")),
+        Some(Outcome::Empty) => Err(Fail::new(
+            Code::InvalidArgument,
+            "the verdict holds no answer: no call has filled it, or the last one failed first",
+        )),
+        Some(Outcome::Verified { key, update }) => Ok(Answer::Verified(key, update.as_ref())),
+        Some(Outcome::Failed(failed)) => Ok(Answer::Failed(failed)),
+    }
+}
+
+/// A filled verdict's answer.
+enum Answer<'a> {
+    Verified(&'a Arc<ApiKey>, Option<&'a KeyUpdate>),
+    Failed(&'a Failed),
 }
 
 /// Writes one text of a verdict: empty for a verified token.
@@ -256,8 +323,8 @@ unsafe fn verdict_text(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let text = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(_) => String::new(),
-            Outcome::Failed(failed) => text(failed),
+            Answer::Verified(..) => String::new(),
+            Answer::Failed(failed) => text(failed),
         };
         // SAFETY: `write_str` checks NULL; the caller vouches that `out` is writable.
         unsafe { write_str(out, "out", &text) }
@@ -277,8 +344,8 @@ pub unsafe extern "C" fn tw_verdict_code(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let code = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(_) => Code::Ok,
-            Outcome::Failed(failed) => failed.code,
+            Answer::Verified(..) => Code::Ok,
+            Answer::Failed(failed) => failed.code,
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -301,8 +368,8 @@ pub unsafe extern "C" fn tw_verdict_http_status(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let status = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(_) => 200,
-            Outcome::Failed(failed) => failed.http.status,
+            Answer::Verified(..) => 200,
+            Answer::Failed(failed) => failed.http.status,
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -393,7 +460,7 @@ pub unsafe extern "C" fn tw_verdict_update(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let update = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(verified) => match &verified.1 {
+            Answer::Verified(_, update) => match update {
                 Some(u) => tw_update {
                     present: true,
                     last_used_micros: u.last_used.unix_micros(),
@@ -402,7 +469,7 @@ pub unsafe extern "C" fn tw_verdict_update(
                 },
                 None => tw_update::default(),
             },
-            Outcome::Failed(_) => tw_update::default(),
+            Answer::Failed(_) => tw_update::default(),
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -425,11 +492,10 @@ pub unsafe extern "C" fn tw_verdict_update_ip(
     boundary(|| {
         // SAFETY: the caller's guarantee, passed on.
         let ip = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(verified) => verified
-                .1
-                .as_ref()
-                .map_or_else(String::new, |u| u.ip_address.to_string()),
-            Outcome::Failed(_) => String::new(),
+            Answer::Verified(_, update) => {
+                update.map_or_else(String::new, |u| u.ip_address.to_string())
+            }
+            Answer::Failed(_) => String::new(),
         };
         // SAFETY: `write_str` checks NULL; the caller vouches that `out` is writable.
         unsafe { write_str(out, "out", &ip) }
@@ -450,14 +516,14 @@ pub unsafe extern "C" fn tw_verdict_key(
     out: *mut *mut tw_key,
 ) -> tw_status {
     boundary(|| {
+        check_out(out, "out")?;
         // SAFETY: the caller's guarantee, passed on.
         let key = match unsafe { outcome(verdict) }? {
-            Outcome::Verified(verified) => Arc::clone(&verified.0),
-            Outcome::Failed(failed) => {
+            Answer::Verified(key, _) => Arc::clone(key),
+            Answer::Failed(failed) => {
                 return Err(Fail::new(failed.code, failed.detail.clone()));
             }
         };
-        check_out(out, "out")?;
         let handle = Box::into_raw(Box::new(tw_key { key }));
         // SAFETY: checked not NULL; the caller vouches that it is writable.
         unsafe { out.write(handle) };

@@ -316,19 +316,18 @@ static void test_settings(void) {
     tw_settings_free(NULL);
 }
 
-/* One check.json case through tw_verify_record and every verdict getter. */
-static void run_case(const struct check_case *c) {
+/* One check.json case through tw_verify_record and every verdict getter, in `verdict`, which
+ * the cases share: each call replaces the last one's answer. */
+static void run_case(const struct check_case *c, tw_verdict *verdict) {
     int before = failures;
     tw_key *key = NULL;
     if (c->record != NULL) CHECK_STATUS(tw_key_from_json(c->record, c->record_len, &key), TW_OK);
     tw_settings *settings = NULL;
     CHECK_STATUS(tw_settings_from_json(c->settings, c->settings_len, &settings), TW_OK);
-    tw_verdict *verdict = NULL;
     CHECK_STATUS(tw_verify_record(c->presented, c->presented_len, key, settings, c->now,
-                                  c->remote_addr, c->remote_addr_len, &verdict),
+                                  c->remote_addr, c->remote_addr_len, verdict),
                  c->code);
-    CHECK(verdict != NULL);
-    if (verdict != NULL) {
+    {
         tw_status code = 9999;
         CHECK_STATUS(tw_verdict_code(verdict, &code), TW_OK);
         CHECK(code == c->code);
@@ -360,39 +359,53 @@ static void run_case(const struct check_case *c) {
         CHECK_STATUS(tw_verdict_update_ip(verdict, &s), TW_OK);
         CHECK(str_eq(s, c->ip, c->ip_len));
         tw_str_free(s);
+        tw_key *verified = NULL;
+        CHECK_STATUS(tw_verdict_key(verdict, &verified), c->code);
+        CHECK((verified != NULL) == (c->code == TW_OK));
+        tw_key_free(verified);
     }
-    tw_verdict_free(verdict);
     tw_settings_free(settings);
     tw_key_free(key);
     if (failures != before) fprintf(stderr, "  in check.json case %s\n", c->name);
 }
 
 static void test_verify(void) {
-    size_t n = sizeof CHECK_CASES / sizeof CHECK_CASES[0];
-    for (size_t i = 0; i < n; i++) run_case(&CHECK_CASES[i]);
-    printf("check.json: %zu cases\n", n);
-
-    /* Bad input writes no verdict. */
     tw_verdict *verdict = NULL;
-    CHECK_STATUS(tw_verify_record(NULL, 0, NULL, NULL, 0, S(""), &verdict), TW_NULL_ARGUMENT);
-    CHECK(detail_is("argument `presented` is NULL"));
-    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, NULL, 0, &verdict), TW_NULL_ARGUMENT);
-    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, S(""), NULL), TW_NULL_ARGUMENT);
-    CHECK_STATUS(tw_verify_record(S("\xff"), NULL, NULL, 0, S(""), &verdict), TW_INVALID_UTF8);
-    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, S("\xff"), &verdict), TW_INVALID_UTF8);
-    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, INT64_MAX, S(""), &verdict),
-                 TW_INVALID_TIMESTAMP);
-    CHECK(verdict == NULL);
-
-    /* A rejection with default settings (NULL) still writes a verdict. */
-    CHECK_STATUS(tw_verify_record("", 0, NULL, NULL, 0, "", 0, &verdict), TW_MISSING);
-    CHECK(verdict != NULL);
+    CHECK_STATUS(tw_verdict_new(NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    if (verdict == NULL) return;
+    size_t n = sizeof CHECK_CASES / sizeof CHECK_CASES[0];
+    for (size_t i = 0; i < n; i++) run_case(&CHECK_CASES[i], verdict);
+    printf("check.json: %zu cases\n", n);
     tw_verdict_free(verdict);
+
+    /* A new verdict holds no answer yet. */
+    tw_status code = 9999;
+    verdict = NULL;
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
+    CHECK(code == 9999);
+
+    /* A rejection with default settings (NULL) fills the verdict. */
+    CHECK_STATUS(tw_verify_record("", 0, NULL, NULL, 0, "", 0, verdict), TW_MISSING);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_OK);
+    CHECK(code == TW_MISSING);
+
+    /* Bad input leaves the verdict empty, so an earlier answer is never read as this one's. */
+    CHECK_STATUS(tw_verify_record(NULL, 0, NULL, NULL, 0, S(""), verdict), TW_NULL_ARGUMENT);
+    CHECK(detail_is("argument `presented` is NULL"));
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, NULL, 0, verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, S(""), NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_verify_record(S("\xff"), NULL, NULL, 0, S(""), verdict), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, S("\xff"), verdict), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, INT64_MAX, S(""), verdict),
+                 TW_INVALID_TIMESTAMP);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
 
     /* Getters refuse NULL. */
     tw_str s = UNTOUCHED;
     tw_update update;
-    tw_status code;
     uint16_t http;
     CHECK_STATUS(tw_verdict_code(NULL, &code), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_verdict_http_status(NULL, &http), TW_NULL_ARGUMENT);
@@ -403,7 +416,8 @@ static void test_verify(void) {
     CHECK_STATUS(tw_verdict_update(NULL, &update), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_verdict_update_ip(NULL, &s), TW_NULL_ARGUMENT);
     CHECK(untouched(s));
-    CHECK_STATUS(tw_verify_record("", 0, NULL, NULL, 0, "", 0, &verdict), TW_MISSING);
+    CHECK_STATUS(tw_verify_record("", 0, NULL, NULL, 0, "", 0, verdict), TW_MISSING);
+    CHECK_STATUS(tw_verdict_key(verdict, NULL), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_verdict_code(verdict, NULL), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_verdict_http_status(verdict, NULL), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_verdict_message(verdict, NULL), TW_NULL_ARGUMENT);
@@ -423,9 +437,9 @@ static void test_verify(void) {
 /* The token's authenticate status, the verdict freed. */
 static tw_status authenticate(const tw_authority *a, tw_str token) {
     tw_verdict *verdict = NULL;
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
     tw_status status = tw_authority_authenticate(a, token.ptr, token.len, S("203.0.113.7"),
-                                                 &verdict);
-    CHECK(verdict != NULL);
+                                                 verdict);
     tw_verdict_free(verdict);
     return status;
 }
@@ -504,9 +518,10 @@ static void authority_lifecycle(const char *url) {
 
     /* Authenticate: verified, with the key and its first-use refresh. */
     tw_verdict *verdict = NULL;
-    CHECK_STATUS(tw_authority_authenticate(a, token.ptr, token.len, S("203.0.113.7"), &verdict),
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    CHECK_STATUS(tw_authority_authenticate(a, token.ptr, token.len, S("203.0.113.7"), verdict),
                  TW_OK);
-    if (verdict != NULL) {
+    {
         tw_update update;
         CHECK_STATUS(tw_verdict_update(verdict, &update), TW_OK);
         CHECK(update.present);
@@ -526,21 +541,19 @@ static void authority_lifecycle(const char *url) {
         tw_key_free(verified);
         CHECK_STATUS(tw_verdict_key(verdict, NULL), TW_NULL_ARGUMENT);
     }
-    tw_verdict_free(verdict);
     CHECK_STATUS(authenticate(a, token), TW_OK); /* again */
 
-    /* Rejections still write a verdict, with Coder's answer. */
-    verdict = NULL;
-    CHECK_STATUS(tw_authority_authenticate(a, "", 0, S(""), &verdict), TW_MISSING);
-    CHECK(verdict != NULL);
-    tw_verdict_free(verdict);
+    /* Rejections fill the verdict too, with Coder's answer. */
+    tw_status code = 9999;
+    CHECK_STATUS(tw_authority_authenticate(a, "", 0, S(""), verdict), TW_MISSING);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_OK);
+    CHECK(code == TW_MISSING);
     char forged[TW_TOKEN_LENGTH];
     memcpy(forged, token.ptr, TW_TOKEN_LENGTH);
     forged[TW_TOKEN_LENGTH - 1] = forged[TW_TOKEN_LENGTH - 1] == 'a' ? 'b' : 'a';
-    verdict = NULL;
-    CHECK_STATUS(tw_authority_authenticate(a, forged, sizeof forged, S(""), &verdict),
+    CHECK_STATUS(tw_authority_authenticate(a, forged, sizeof forged, S(""), verdict),
                  TW_INVALID_SECRET);
-    if (verdict != NULL) {
+    {
         uint16_t http = 0;
         CHECK_STATUS(tw_verdict_http_status(verdict, &http), TW_OK);
         CHECK(http == 401);
@@ -552,16 +565,15 @@ static void authority_lifecycle(const char *url) {
         CHECK_STATUS(tw_verdict_key(verdict, &none), TW_INVALID_SECRET);
         CHECK(none == NULL);
     }
-    tw_verdict_free(verdict);
-    CHECK_STATUS(tw_authority_authenticate(a, S("nope"), S(""), &verdict), TW_MALFORMED);
-    tw_verdict_free(verdict);
-    verdict = NULL;
-    CHECK_STATUS(tw_authority_authenticate(NULL, S("x"), S(""), &verdict), TW_NULL_ARGUMENT);
-    CHECK_STATUS(tw_authority_authenticate(a, NULL, 0, S(""), &verdict), TW_NULL_ARGUMENT);
-    CHECK_STATUS(tw_authority_authenticate(a, S("x"), NULL, 0, &verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, S("nope"), S(""), verdict), TW_MALFORMED);
+    CHECK_STATUS(tw_authority_authenticate(NULL, S("x"), S(""), verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, NULL, 0, S(""), verdict), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_authority_authenticate(a, S("x"), NULL, 0, verdict), TW_NULL_ARGUMENT);
     CHECK_STATUS(tw_authority_authenticate(a, S("x"), S(""), NULL), TW_NULL_ARGUMENT);
-    CHECK_STATUS(tw_authority_authenticate(a, S("\xff"), S(""), &verdict), TW_INVALID_UTF8);
-    CHECK(verdict == NULL);
+    CHECK_STATUS(tw_authority_authenticate(a, S("\xff"), S(""), verdict), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
+    tw_verdict_free(verdict);
 
     /* Sessions. */
     tw_str session = UNTOUCHED;
