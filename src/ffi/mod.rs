@@ -30,7 +30,7 @@ pub use authority::{tw_authority_find_token, tw_authority_get_key, tw_authority_
 pub use authority::{tw_authority_free, tw_authority_list_tokens, tw_authority_open};
 #[cfg(feature = "ffi-test")]
 pub use boundary::tw_test_panic;
-pub use boundary::{tw_last_error_detail, tw_status, tw_status_name};
+pub use boundary::{tw_last_error_detail, tw_status, tw_status_http, tw_status_name};
 pub use extract::{TW_SOURCE_ACCESS_TOKEN, TW_SOURCE_BEARER, TW_SOURCE_COOKIE};
 pub use extract::{TW_SOURCE_HEADER, TW_SOURCE_QUERY, tw_extract_token, tw_header};
 pub use key::{tw_key, tw_key_expires_at, tw_key_free, tw_key_from_json, tw_key_id};
