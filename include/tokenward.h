@@ -158,13 +158,16 @@ typedef uint32_t tw;
 // `tw_authority_*` functions on one handle at the same time.
 typedef struct tw_authority tw_authority;
 
-// One key record (a row of Coder's `api_keys`), opaque. Create it with `tw_key_from_json`,
+// One key record (a row of Coder's `api_keys`), opaque. Create it with `tw_key_from_json` or
+// `tw_key_new`,
 // release it with `tw_key_free`. Immutable once made: any number of threads may read one
 // at the same time.
 typedef struct tw_key tw_key;
 
-// Coder's deployment settings, opaque. Create it with `tw_settings_from_json`, release it
-// with `tw_settings_free`. Immutable: any number of threads may share one.
+// Coder's deployment settings, opaque. Create it with `tw_settings_default`,
+// `tw_settings_from_env` or `tw_settings_from_json`, change one setting with
+// `tw_settings_set` before sharing it, release it with `tw_settings_free`. Once shared it is
+// only read: any number of threads may use one.
 typedef struct tw_settings tw_settings;
 
 // The answer of `tw_verify_record` or `tw_authority_authenticate`, opaque: verified (with
@@ -202,6 +205,43 @@ typedef struct {
   // The value's length in bytes.
   size_t value_len;
 } tw_header;
+
+// The columns of a new key record, for `tw_key_new`. Texts are pointer plus length; a NULL
+// optional text takes Coder's column default.
+typedef struct {
+  // The key id, the token's first 10 bytes (`tw_parse`). Required.
+  const char *id;
+  // The length of `id` in bytes.
+  size_t id_len;
+  // SHA-256 of the secret (`tw_hash_secret`), `TW_HASH_LENGTH` bytes. Required.
+  const uint8_t *hashed_secret;
+  // The length of `hashed_secret` in bytes.
+  size_t hashed_secret_len;
+  // The owner's id, not empty. Required.
+  const char *user_id;
+  // The length of `user_id` in bytes.
+  size_t user_id_len;
+  // `password`, `github`, `oidc`, `token`, `none` or `oauth2_provider_app`. Required.
+  const char *login_type;
+  // The length of `login_type` in bytes.
+  size_t login_type_len;
+  // Creation time, microseconds since the Unix epoch; also `updated_at`.
+  int64_t created_at_micros;
+  // Absolute expiry, microseconds since the Unix epoch.
+  int64_t expires_at_micros;
+  // Last use, microseconds since the Unix epoch; 0 (the epoch) for never used.
+  int64_t last_used_micros;
+  // The sliding lifetime in seconds; 0 stores Coder's 86400.
+  int64_t lifetime_seconds;
+  // The token's name; NULL for none (a session).
+  const char *token_name;
+  // The length of `token_name` in bytes.
+  size_t token_name_len;
+  // The creating request's IP address; NULL for `0.0.0.0`.
+  const char *ip_address;
+  // The length of `ip_address` in bytes.
+  size_t ip_address_len;
+} tw_key_fields;
 
 // The refresh a verified key needs written back (Coder's `UpdateAPIKeyByID`), by value.
 typedef struct {
@@ -481,6 +521,32 @@ uint16_t tw_status_http(uint32_t status);
 // `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
 tw_status tw_last_error_detail(tw_str *out);
 
+// Copies Coder's `message` for the most recent call on this thread that did not return
+// `TW_OK` (`"Invalid API key."`, `"Failed to create API key."`, ...) into `*out`, released
+// with `tw_str_free`. Empty for a failure of the ABI itself (a NULL, bytes that are not
+// UTF-8), which Coder has no words for, and when no call on this thread has failed.
+//
+// # Safety
+//
+// `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
+tw_status tw_last_error_message(tw_str *out);
+
+// Coder's HTTP answer to the most recent failure on this thread, whatever the call: writes
+// its status to `*out_status` (401, 400, 403, 404, 409, 500), its JSON body (with
+// `Content-Type: application/json; charset=utf-8`) to `*out_body` and its
+// `WWW-Authenticate` value (empty when Coder sends none) to `*out_www_authenticate`, both
+// released with `tw_str_free`. `settings` (NULL for the defaults) gives the access URL of
+// the challenge. When no call on this thread has failed: 200 and empty strings.
+//
+// # Safety
+//
+// `settings` is NULL or a live handle; each out-pointer is NULL (`TW_NULL_ARGUMENT`) or
+// writable.
+tw_status tw_last_error_answer(const tw_settings *settings,
+                               uint16_t *out_status,
+                               tw_str *out_body,
+                               tw_str *out_www_authenticate);
+
 #if defined(TOKENWARD_FFI_TEST)
 // Test only (cargo feature `ffi-test`, header guard `TOKENWARD_FFI_TEST`): panics inside
 // the boundary, so returns `TW_PANIC` with its detail in `tw_last_error_detail`. Never in a
@@ -567,6 +633,149 @@ tw_status tw_key_to_json(const tw_key *key, tw_str *out);
 // `key` is NULL or a live handle; `out_micros` is NULL or writable.
 tw_status tw_key_expires_at(const tw_key *key, int64_t *out_micros);
 
+// Writes the key's last authenticated use to `*out_micros` (microseconds since the Unix
+// epoch; 0, the epoch, for a key never used).
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out_micros` is NULL or writable.
+tw_status tw_key_last_used(const tw_key *key, int64_t *out_micros);
+
+// Writes the key's creation time to `*out_micros`, microseconds since the Unix epoch.
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out_micros` is NULL or writable.
+tw_status tw_key_created_at(const tw_key *key, int64_t *out_micros);
+
+// Writes the last change of the key's settings to `*out_micros` (microseconds since the Unix
+// epoch; refreshes do not move it).
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out_micros` is NULL or writable.
+tw_status tw_key_updated_at(const tw_key *key, int64_t *out_micros);
+
+// Writes the lifetime a sliding refresh extends the key by to `*out_seconds`, in seconds.
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out_seconds` is NULL or writable.
+tw_status tw_key_lifetime_seconds(const tw_key *key, int64_t *out_seconds);
+
+// Writes the key's token name to `*out` (empty for a session), released with `tw_str_free`.
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
+tw_status tw_key_token_name(const tw_key *key, tw_str *out);
+
+// Writes the address of the key's last refresh (or creation) to `*out`, canonical, `0.0.0.0`
+// when unknown, released with `tw_str_free`. Not part of the public JSON view.
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
+tw_status tw_key_ip_address(const tw_key *key, tw_str *out);
+
+// Writes the storage form of the key (every column, `hashed_secret` as lower-case hex, times
+// as RFC 3339; what `tw_key_from_json` reads) to `*out`, released with `tw_str_free`. It
+// holds the hash: store it, never return it from an API (that is `tw_key_to_json`).
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
+tw_status tw_key_to_storage_json(const tw_key *key, tw_str *out);
+
+// Builds a key record from its columns (scopes `[coder:all]` and allow-list `*:*`, Coder's
+// defaults; `tw_key_from_json` takes any other) and writes a new handle to `*out`, released
+// with `tw_key_free`. `TW_INVALID_KEY` names a field that is not valid (an id that is not 10
+// bytes, a hash that is not 32, an empty user id), `TW_INVALID_LOGIN_TYPE`,
+// `TW_INVALID_TIMESTAMP` or `TW_INVALID_ARGUMENT` (an IP address) the others; nothing is
+// written then. Thread-safe.
+//
+// # Safety
+//
+// `fields` is NULL or points to a readable `tw_key_fields` whose texts point to their
+// lengths in readable bytes; `out` is NULL or writable.
+tw_status tw_key_new(const tw_key_fields *fields, tw_key **out);
+
+// Writes the key's `hashed_secret` (SHA-256 of its secret, normally `TW_HASH_LENGTH` bytes)
+// to `out[0..]` and its length to `*out_len_needed`. `out_len` is the size of the caller's
+// array: when it is smaller than the hash, `TW_BUFFER_TOO_SMALL`, with only the size needed
+// written.
+//
+// # Safety
+//
+// `key` is NULL or a live handle; `out` is NULL or points to `out_len` writable bytes;
+// `out_len_needed` is NULL or writable.
+tw_status tw_key_hashed_secret(const tw_key *key,
+                               uint8_t *out,
+                               size_t out_len,
+                               size_t *out_len_needed);
+
+// Reads settings from a JSON object (`session_duration`, `disable_session_expiry_refresh`,
+// `default_token_lifetime`, `max_token_lifetime`, `max_admin_token_lifetime`,
+// `api_keys_retention` as Go durations such as `"24h"`, `access_url` as a string or null);
+// an absent field takes its default, `{}` gives Coder's defaults. Writes a new handle to
+// `*out`, released with `tw_settings_free`. `TW_INVALID_SETTINGS` names what is wrong.
+//
+// # Safety
+//
+// `json` points to `json_len` readable bytes (or is NULL); `out` is NULL or writable.
+tw_status tw_settings_from_json(const char *json, size_t json_len, tw_settings **out);
+
+// Writes Coder's default settings to `*out` as a new handle, released with
+// `tw_settings_free`.
+//
+// # Safety
+//
+// `out` is NULL or writable.
+tw_status tw_settings_default(tw_settings **out);
+
+// Reads settings from the process environment and writes a new handle to `*out`, released
+// with `tw_settings_free`: for each setting `TOKENWARD_<NAME>` when set, else Coder's own
+// `CODER_<NAME>` (`CODER_SESSION_DURATION`, `CODER_DISABLE_SESSION_EXPIRY_REFRESH`,
+// `CODER_DEFAULT_TOKEN_LIFETIME`, `CODER_MAX_TOKEN_LIFETIME`,
+// `CODER_MAX_ADMIN_TOKEN_LIFETIME`, `CODER_API_KEYS_RETENTION`, `CODER_ACCESS_URL`), else
+// the default. `TW_INVALID_SETTINGS` names the variable and what is wrong with it.
+//
+// # Safety
+//
+// `out` is NULL or writable.
+tw_status tw_settings_from_env(tw_settings **out);
+
+// Sets one setting by its name (`session_duration`), Coder's flag (`session-duration`) or
+// its variable (`CODER_SESSION_DURATION`), from text as the environment holds it: a Go
+// duration (`"168h"`, `"7d"`), a Go boolean (`"true"`, `"1"`), a URL (empty for none).
+// `TW_INVALID_SETTINGS` for an unknown name or a bad value, and the settings are unchanged.
+// Not while another thread uses the settings.
+//
+// # Safety
+//
+// `settings` is NULL or a live handle no other thread uses; `name` and `value` point to
+// their lengths in readable bytes (or are NULL).
+tw_status tw_settings_set(tw_settings *settings,
+                          const char *name,
+                          size_t name_len,
+                          const char *value,
+                          size_t value_len);
+
+// Writes the settings as a JSON object (durations as Go strings such as `"24h0m0s"`, what
+// `tw_settings_from_json` reads) to `*out`, released with `tw_str_free`.
+//
+// # Safety
+//
+// `settings` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
+tw_status tw_settings_to_json(const tw_settings *settings, tw_str *out);
+
+// Releases settings. NULL is ignored. Not while another thread uses them.
+//
+// # Safety
+//
+// `settings` is NULL or a settings handle, not yet freed.
+void tw_settings_free(tw_settings *settings);
+
 // Releases a string the library returned, zeroing its bytes first (it may be a secret).
 // A string whose `ptr` is NULL is ignored. Thread-safe; frees each string once.
 //
@@ -597,6 +806,15 @@ tw_status tw_generate(tw_str *out);
 // and `secret_out` are NULL or point to writable `tw_str`s.
 tw_status tw_parse(const char *token, size_t token_len, tw_str *id_out, tw_str *secret_out);
 
+// `tw_parse`, and also refuses a token whose characters are not all of the alphabet tokens
+// are generated from (`0-9A-Za-z`): for checking a token before storing or showing it.
+// Authentication takes what `tw_parse` takes, as Coder does. Thread-safe.
+//
+// # Safety
+//
+// As `tw_parse`.
+tw_status tw_parse_strict(const char *token, size_t token_len, tw_str *id_out, tw_str *secret_out);
+
 // Writes SHA-256 of the secret's UTF-8 bytes (the `hashed_secret` Coder stores) to
 // `out[0..32]`. `out_len` is the size of the caller's array: below `TW_HASH_LENGTH` it is
 // `TW_BUFFER_TOO_SMALL` and nothing is written. Thread-safe.
@@ -623,24 +841,6 @@ tw_status tw_duration_parse(const char *text, size_t text_len, int64_t *out_nano
 //
 // `out` is NULL (`TW_NULL_ARGUMENT`) or points to a writable `tw_str`.
 tw_status tw_duration_format(int64_t nanos, tw_str *out);
-
-// Reads settings from a JSON object (`session_duration`, `disable_session_expiry_refresh`,
-// `default_token_lifetime`, `max_token_lifetime`, `max_admin_token_lifetime`,
-// `api_keys_retention` as Go durations such as `"24h"`, `access_url` as a string or null);
-// an absent field takes its default, `{}` gives Coder's defaults. Writes a new handle to
-// `*out`, released with `tw_settings_free`. `TW_INVALID_SETTINGS` names what is wrong.
-//
-// # Safety
-//
-// `json` points to `json_len` readable bytes (or is NULL); `out` is NULL or writable.
-tw_status tw_settings_from_json(const char *json, size_t json_len, tw_settings **out);
-
-// Releases settings. NULL is ignored. Not while another thread uses them.
-//
-// # Safety
-//
-// `settings` is NULL or a handle from `tw_settings_from_json`, not yet freed.
-void tw_settings_free(tw_settings *settings);
 
 // Writes a new, empty verdict to `*out`, for `tw_verify_record` and
 // `tw_authority_authenticate` to fill, released with `tw_verdict_free`. Its getters answer

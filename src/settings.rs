@@ -228,22 +228,49 @@ impl Settings {
                 },
                 reason,
             };
-            let value = match field.default {
-                Value::Duration(_) => {
-                    Value::Duration(Duration::parse(&text).map_err(|e| invalid(e.to_string()))?)
-                }
-                Value::Flag(_) => Value::Flag(parse_go_bool(&text).ok_or_else(|| {
-                    invalid(format!(
-                        "strconv.ParseBool: parsing {}: invalid syntax",
-                        go_quote(&text)
-                    ))
-                })?),
-                Value::Url(_) => Value::Url(Some(text.clone())),
-            };
-            check(field, &value).map_err(invalid)?;
+            let value = parse_value(field, &text).map_err(invalid)?;
             (field.set)(&mut settings, value);
         }
         Ok(settings)
+    }
+
+    /// Sets one setting by its name (`session_duration`), Coder's flag (`session-duration`)
+    /// or its environment variable (`CODER_SESSION_DURATION`, `TOKENWARD_SESSION_DURATION`),
+    /// from text as the environment holds it: a Go duration, a Go boolean, a URL (empty for
+    /// none). On error the settings are unchanged.
+    pub fn set(&mut self, name: &str, text: &str) -> Result<(), SettingsError> {
+        let wanted = ENV_PREFIXES
+            .iter()
+            .find_map(|prefix| name.strip_prefix(prefix))
+            .unwrap_or(name);
+        let field = FIELDS
+            .iter()
+            .find(|f| {
+                f.env == wanted
+                    || f.name == wanted
+                    || f.name.len() == wanted.len()
+                        && f.name
+                            .bytes()
+                            .zip(wanted.bytes())
+                            .all(|(a, b)| a == b || a == b'_' && b == b'-')
+            })
+            .ok_or_else(|| SettingsError::Unknown {
+                name: name.to_owned(),
+            })?;
+        let value = if text.is_empty() && matches!(field.default, Value::Url(_)) {
+            Value::Url(None)
+        } else {
+            parse_value(field, text).map_err(|reason| SettingsError::InvalidVariable {
+                variable: name.to_owned(),
+                value: match field.default {
+                    Value::Url(_) => without_userinfo(text),
+                    _ => text.to_owned(),
+                },
+                reason,
+            })?
+        };
+        (field.set)(self, value);
+        Ok(())
     }
 
     /// Rejects settings that make no sense: a session that is not positive, a default token
@@ -291,6 +318,23 @@ impl Settings {
 }
 
 /// Whether `value` is acceptable for `field`; the reason when it is not.
+/// Parses `text` as `field`'s kind and checks it against the field's rule; the error is the
+/// reason (Go's parse error text for durations and booleans).
+fn parse_value(field: &Field, text: &str) -> Result<Value, String> {
+    let value = match field.default {
+        Value::Duration(_) => Value::Duration(Duration::parse(text).map_err(|e| e.to_string())?),
+        Value::Flag(_) => Value::Flag(parse_go_bool(text).ok_or_else(|| {
+            format!(
+                "strconv.ParseBool: parsing {}: invalid syntax",
+                go_quote(text)
+            )
+        })?),
+        Value::Url(_) => Value::Url(Some(text.to_owned())),
+    };
+    check(field, &value)?;
+    Ok(value)
+}
+
 fn check(field: &Field, value: &Value) -> Result<(), String> {
     match (field.rule, value) {
         (Rule::Positive, Value::Duration(d)) if !d.is_positive() => {
@@ -353,6 +397,12 @@ pub enum SettingsError {
         /// What is wrong with it (Go's parse error text for durations and booleans).
         reason: String,
     },
+    /// [`Settings::set`] was given a name that is no setting: `unknown setting "colour"`.
+    #[error("unknown setting {}", go_quote(.name))]
+    Unknown {
+        /// The name as given.
+        name: String,
+    },
     /// A field holds a value [`Settings::validate`] rejects: `invalid session_duration: ...`.
     #[error("invalid {field}: {reason}")]
     Invalid {
@@ -368,7 +418,7 @@ impl SettingsError {
     pub fn variable(&self) -> Option<&str> {
         match self {
             SettingsError::InvalidVariable { variable, .. } => Some(variable),
-            SettingsError::Invalid { .. } => None,
+            SettingsError::Invalid { .. } | SettingsError::Unknown { .. } => None,
         }
     }
 }
@@ -388,6 +438,63 @@ mod tests {
         assert!(err.to_string().contains("CODER_SESSION_DURATION"), "{err}");
     }
     use super::*;
+
+    #[test]
+    fn set_takes_the_field_the_flag_and_the_variable() {
+        let mut settings = Settings::default();
+        settings.set("session_duration", "2h").unwrap();
+        settings.set("default-token-lifetime", "7d").unwrap();
+        settings.set("CODER_MAX_TOKEN_LIFETIME", "720h").unwrap();
+        settings
+            .set("TOKENWARD_DISABLE_SESSION_EXPIRY_REFRESH", "t")
+            .unwrap();
+        settings
+            .set("access_url", "https://coder.example.com")
+            .unwrap();
+        assert_eq!(settings.session_duration, Duration::from_hours(2).unwrap());
+        assert_eq!(
+            settings.default_token_lifetime,
+            Duration::from_hours(168).unwrap()
+        );
+        assert_eq!(
+            settings.max_token_lifetime,
+            Duration::from_hours(720).unwrap()
+        );
+        assert!(settings.disable_session_expiry_refresh);
+        assert_eq!(
+            settings.access_url.as_deref(),
+            Some("https://coder.example.com")
+        );
+        settings.set("access_url", "").unwrap();
+        assert_eq!(settings.access_url, None);
+    }
+
+    #[test]
+    fn set_refuses_unknown_names_and_bad_values_and_changes_nothing() {
+        let mut settings = Settings::default();
+        let err = settings.set("colour", "blue").unwrap_err();
+        assert_eq!(err.to_string(), "unknown setting \"colour\"");
+        // A prefix alone, or a flag spelled with the variable's case, is no name.
+        assert!(settings.set("CODER_", "1h").is_err());
+        assert!(settings.set("SESSION-DURATION", "1h").is_err());
+        let err = settings.set("session_duration", "soon").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"soon\" for session_duration: time: invalid duration \"soon\""
+        );
+        assert!(settings.set("session_duration", "0s").is_err());
+        assert!(settings.set("max_token_lifetime", "-1h").is_err());
+        assert!(
+            settings
+                .set("disable_session_expiry_refresh", "yes")
+                .is_err()
+        );
+        let err = settings
+            .set("access_url", "ftp://user:secret@coder.example.com")
+            .unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert_eq!(settings, Settings::default());
+    }
     use std::collections::HashMap;
 
     const H: i64 = 3_600_000_000_000;

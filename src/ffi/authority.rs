@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
+use super::settings::tw_settings;
 use super::strings::{check_out, text_in, tw_str, write_str};
-use super::verify::{tw_settings, tw_verdict, verdict_out};
+use super::verify::{tw_verdict, verdict_out};
 use crate::authority::{Authority, ListTokens};
 use crate::error::Code;
 use crate::issue::{CreateTokenRequest, NewKey, User};

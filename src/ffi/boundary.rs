@@ -5,8 +5,12 @@ use std::cell::RefCell;
 use std::ffi::c_char;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::strings::{tw_str, write_str};
+use std::borrow::Cow;
+
+use super::settings::{default_settings, tw_settings};
+use super::strings::{check_out, tw_str, write_str};
 use crate::error::{Code, Coded};
+use crate::http::answer;
 
 /// What every function returns: `TW_OK` (0) or the number of what went wrong, grouped by
 /// range (1000 a presented token does not authenticate, 2000 invalid input, 3000 a limit,
@@ -18,19 +22,25 @@ pub type tw_status = Code;
 /// The detail of a panic caught at the boundary.
 const PANIC_DETAIL: &str = "tokenward panicked; the call did not complete";
 
-/// Why an entry point failed: the status it returns and the detail it leaves for
-/// `tw_last_error_detail`.
-#[derive(Debug)]
+/// Why an entry point failed: the status it returns, and what it leaves for
+/// `tw_last_error_detail`, `tw_last_error_message` and `tw_last_error_answer`.
+#[derive(Clone, Debug)]
 pub(crate) struct Fail {
     pub(crate) code: Code,
+    /// Coder's message for an error of the core; empty for the ABI's own (NULL, UTF-8).
+    pub(crate) message: String,
     pub(crate) detail: String,
+    validations: &'static [(&'static str, &'static str)],
 }
 
 impl Fail {
+    /// A failure of the ABI itself (a NULL, bytes that are not UTF-8, ...): no message.
     pub(crate) fn new(code: Code, detail: impl Into<String>) -> Fail {
         Fail {
             code,
+            message: String::new(),
             detail: detail.into(),
+            validations: &[],
         }
     }
 
@@ -38,21 +48,69 @@ impl Fail {
     pub(crate) fn null(name: &str) -> Fail {
         Fail::new(Code::NullArgument, format!("argument `{name}` is NULL"))
     }
+
+    /// The failure an error of the core is: its code, Coder's message and detail.
+    pub(crate) fn of(e: &(impl Coded + ?Sized)) -> Fail {
+        Fail {
+            code: e.code(),
+            message: e.message().into_owned(),
+            detail: e.detail().into_owned(),
+            validations: e.validations(),
+        }
+    }
 }
 
 impl<E: Coded> From<E> for Fail {
     fn from(e: E) -> Fail {
-        Fail::new(e.code(), e.detail())
+        Fail::of(&e)
+    }
+}
+
+/// A recorded failure, for [`answer`]. (`Fail` itself cannot be `Coded`: it is `From` every
+/// `Coded` error.)
+struct Recorded<'a>(&'a Fail);
+
+impl Coded for Recorded<'_> {
+    fn code(&self) -> Code {
+        self.0.code
+    }
+
+    fn message(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0.message)
+    }
+
+    fn detail(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0.detail)
+    }
+
+    fn validations(&self) -> &'static [(&'static str, &'static str)] {
+        self.0.validations
     }
 }
 
 thread_local! {
-    static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
+    static LAST_ERROR: RefCell<Option<Fail>> = const { RefCell::new(None) };
 }
 
-fn set_last_error(detail: String) {
+fn set_last_error(fail: Fail) {
     // During thread teardown the slot may be gone; the status still tells what happened.
-    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = detail);
+    let _ = LAST_ERROR.try_with(|slot| *slot.borrow_mut() = Some(fail));
+}
+
+/// Runs `read` on this thread's last failure (None when no call has failed), outside the
+/// boundary so that reading it never replaces it.
+fn read_last_error(read: impl FnOnce(Option<&Fail>) -> Result<(), Fail>) -> tw_status {
+    match catch_unwind(AssertUnwindSafe(|| {
+        let last = LAST_ERROR
+            .try_with(|slot| slot.borrow().clone())
+            .ok()
+            .flatten();
+        read(last.as_ref())
+    })) {
+        Ok(Ok(())) => Code::Ok,
+        Ok(Err(fail)) => fail.code,
+        Err(_) => Code::Panic,
+    }
 }
 
 /// Runs one entry point's body: `Ok` is `TW_OK`; a failure's code is returned and its detail
@@ -61,11 +119,12 @@ pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Fail>) -> tw_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => Code::Ok,
         Ok(Err(fail)) => {
-            set_last_error(fail.detail);
-            fail.code
+            let code = fail.code;
+            set_last_error(fail);
+            code
         }
         Err(_) => {
-            set_last_error(PANIC_DETAIL.to_owned());
+            set_last_error(Fail::new(Code::Panic, PANIC_DETAIL));
             Code::Panic
         }
     }
@@ -123,18 +182,74 @@ fn static_name(code: Code) -> &'static std::ffi::CStr {
 /// `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tw_last_error_detail(out: *mut tw_str) -> tw_status {
-    // Not through `boundary`: reading the detail must not replace it.
-    match catch_unwind(AssertUnwindSafe(|| {
-        let detail = LAST_ERROR
-            .try_with(|slot| slot.borrow().clone())
-            .unwrap_or_default();
+    read_last_error(|fail| {
         // SAFETY: the caller passes NULL or a writable `tw_str`; `write_str` checks NULL.
-        unsafe { write_str(out, "out", &detail) }
-    })) {
-        Ok(Ok(())) => Code::Ok,
-        Ok(Err(fail)) => fail.code,
-        Err(_) => Code::Panic,
-    }
+        unsafe { write_str(out, "out", fail.map_or("", |f| &f.detail)) }
+    })
+}
+
+/// Copies Coder's `message` for the most recent call on this thread that did not return
+/// `TW_OK` (`"Invalid API key."`, `"Failed to create API key."`, ...) into `*out`, released
+/// with `tw_str_free`. Empty for a failure of the ABI itself (a NULL, bytes that are not
+/// UTF-8), which Coder has no words for, and when no call on this thread has failed.
+///
+/// # Safety
+///
+/// `out` must be NULL (`TW_NULL_ARGUMENT`) or point to a writable `tw_str`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_last_error_message(out: *mut tw_str) -> tw_status {
+    read_last_error(|fail| {
+        // SAFETY: the caller passes NULL or a writable `tw_str`; `write_str` checks NULL.
+        unsafe { write_str(out, "out", fail.map_or("", |f| &f.message)) }
+    })
+}
+
+/// Coder's HTTP answer to the most recent failure on this thread, whatever the call: writes
+/// its status to `*out_status` (401, 400, 403, 404, 409, 500), its JSON body (with
+/// `Content-Type: application/json; charset=utf-8`) to `*out_body` and its
+/// `WWW-Authenticate` value (empty when Coder sends none) to `*out_www_authenticate`, both
+/// released with `tw_str_free`. `settings` (NULL for the defaults) gives the access URL of
+/// the challenge. When no call on this thread has failed: 200 and empty strings.
+///
+/// # Safety
+///
+/// `settings` is NULL or a live handle; each out-pointer is NULL (`TW_NULL_ARGUMENT`) or
+/// writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_last_error_answer(
+    settings: *const tw_settings,
+    out_status: *mut u16,
+    out_body: *mut tw_str,
+    out_www_authenticate: *mut tw_str,
+) -> tw_status {
+    read_last_error(|fail| {
+        check_out(out_status, "out_status")?;
+        check_out(out_body, "out_body")?;
+        check_out(out_www_authenticate, "out_www_authenticate")?;
+        // SAFETY: NULL or a live handle, the caller's guarantee.
+        let settings = unsafe { settings.as_ref() }.map_or_else(default_settings, |s| &s.settings);
+        let (status, body, www) = match fail {
+            None => (200, String::new(), String::new()),
+            Some(fail) => {
+                let mut answer = answer(&Recorded(fail), settings);
+                let www = answer
+                    .header("WWW-Authenticate")
+                    .unwrap_or_default()
+                    .to_owned();
+                (answer.status, std::mem::take(&mut answer.body), www)
+            }
+        };
+        // SAFETY: all three checked not NULL; the caller vouches that they are writable.
+        unsafe {
+            write_str(out_body, "out_body", &body)?;
+            if let Err(fail) = write_str(out_www_authenticate, "out_www_authenticate", &www) {
+                super::tw_str_free(out_body.read());
+                return Err(fail);
+            }
+            out_status.write(status);
+        }
+        Ok(())
+    })
 }
 
 /// Test only (cargo feature `ffi-test`, header guard `TOKENWARD_FFI_TEST`): panics inside
@@ -171,8 +286,8 @@ mod tests {
             Code::InvalidDuration
         );
         assert_eq!(boundary(|| Ok(())), Code::Ok);
-        let detail = LAST_ERROR.with(|slot| slot.borrow().clone());
-        assert_eq!(detail, "bad");
+        let detail = LAST_ERROR.with(|slot| slot.borrow().as_ref().map(|f| f.detail.clone()));
+        assert_eq!(detail.as_deref(), Some("bad"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::strings::{check_out, text_in, tw_str, write_str};
 use crate::duration::Duration;
 use crate::error::Code;
 use crate::hash::{HASH_LENGTH, SecretHash};
-use crate::token::Token;
+use crate::token::{ParseError, Token};
 
 /// Bytes in a SHA-256 secret hash: the size `tw_hash_secret` needs.
 pub const TW_HASH_LENGTH: usize = 32;
@@ -53,12 +53,46 @@ pub unsafe extern "C" fn tw_parse(
     id_out: *mut tw_str,
     secret_out: *mut tw_str,
 ) -> tw_status {
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { parse_with(Token::parse, token, token_len, id_out, secret_out) }
+}
+
+/// `tw_parse`, and also refuses a token whose characters are not all of the alphabet tokens
+/// are generated from (`0-9A-Za-z`): for checking a token before storing or showing it.
+/// Authentication takes what `tw_parse` takes, as Coder does. Thread-safe.
+///
+/// # Safety
+///
+/// As `tw_parse`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_parse_strict(
+    token: *const c_char,
+    token_len: usize,
+    id_out: *mut tw_str,
+    secret_out: *mut tw_str,
+) -> tw_status {
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { parse_with(Token::parse_strict, token, token_len, id_out, secret_out) }
+}
+
+/// `tw_parse` with `parse` splitting the text.
+///
+/// # Safety
+///
+/// As `tw_parse`.
+unsafe fn parse_with(
+    parse: fn(&str) -> Result<Token, ParseError>,
+    token: *const c_char,
+    token_len: usize,
+    id_out: *mut tw_str,
+    secret_out: *mut tw_str,
+) -> tw_status {
     boundary(|| {
         // SAFETY: the caller vouches for `token_len` bytes at `token`.
         let text = unsafe { text_in(token, token_len, "token") }?;
         check_out(id_out, "id_out")?;
         check_out(secret_out, "secret_out")?;
-        let parsed = Token::parse(text)?;
+        let parsed = parse(text)?;
         // Cut from `text` at ASCII `-` or its ends: whole UTF-8 characters.
         let secret = std::str::from_utf8(parsed.secret().as_bytes())
             .map_err(|e| Fail::new(Code::InvalidUtf8, e.to_string()))?;

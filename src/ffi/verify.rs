@@ -1,10 +1,11 @@
-//! `tw_settings`, `tw_verify_record` and the `tw_verdict` it answers with.
+//! `tw_verify_record` and the `tw_verdict` it answers with.
 
 use std::ffi::c_char;
 use std::sync::Arc;
 
 use super::boundary::{Fail, boundary, boundary_void, tw_status};
 use super::key::tw_key;
+use super::settings::{default_settings, tw_settings};
 use super::strings::{check_out, text_in, tw_str, write_str};
 use crate::check::verify_record;
 use crate::error::{Code, Coded};
@@ -13,67 +14,6 @@ use crate::key::ApiKey;
 use crate::refresh::KeyUpdate;
 use crate::settings::Settings;
 use crate::time::Timestamp;
-
-/// Coder's deployment settings, opaque. Create it with `tw_settings_from_json`, release it
-/// with `tw_settings_free`. Immutable: any number of threads may share one.
-#[allow(non_camel_case_types)]
-pub struct tw_settings {
-    pub(crate) settings: Settings,
-}
-
-/// Reads settings from a JSON object (`session_duration`, `disable_session_expiry_refresh`,
-/// `default_token_lifetime`, `max_token_lifetime`, `max_admin_token_lifetime`,
-/// `api_keys_retention` as Go durations such as `"24h"`, `access_url` as a string or null);
-/// an absent field takes its default, `{}` gives Coder's defaults. Writes a new handle to
-/// `*out`, released with `tw_settings_free`. `TW_INVALID_SETTINGS` names what is wrong.
-///
-/// # Safety
-///
-/// `json` points to `json_len` readable bytes (or is NULL); `out` is NULL or writable.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn tw_settings_from_json(
-    json: *const c_char,
-    json_len: usize,
-    out: *mut *mut tw_settings,
-) -> tw_status {
-    boundary(|| {
-        // SAFETY: the caller vouches for `json_len` bytes at `json`.
-        let json = unsafe { text_in(json, json_len, "json") }?;
-        check_out(out, "out")?;
-        let invalid = |e: serde_json::Error| {
-            Fail::new(Code::InvalidSettings, format!("invalid settings: {e}"))
-        };
-        // An object only: serde would also read a struct from an array.
-        let value: serde_json::Value = serde_json::from_str(json).map_err(invalid)?;
-        if !value.is_object() {
-            return Err(Fail::new(
-                Code::InvalidSettings,
-                "invalid settings: expected a JSON object",
-            ));
-        }
-        let settings: Settings = serde_json::from_value(value).map_err(invalid)?;
-        settings.validate()?;
-        let handle = Box::into_raw(Box::new(tw_settings { settings }));
-        // SAFETY: checked not NULL; the caller vouches that it is writable.
-        unsafe { out.write(handle) };
-        Ok(())
-    })
-}
-
-/// Releases settings. NULL is ignored. Not while another thread uses them.
-///
-/// # Safety
-///
-/// `settings` is NULL or a handle from `tw_settings_from_json`, not yet freed.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn tw_settings_free(settings: *mut tw_settings) {
-    boundary_void(|| {
-        if !settings.is_null() {
-            // SAFETY: made by `Box::into_raw` in `tw_settings_from_json`, freed once.
-            drop(unsafe { Box::from_raw(settings) });
-        }
-    });
-}
 
 /// The refresh a verified key needs written back (Coder's `UpdateAPIKeyByID`), by value.
 #[repr(C)]
@@ -111,17 +51,9 @@ enum Outcome {
     Failed(Box<Failed>),
 }
 
-/// Coder's defaults, built once: what a NULL settings handle means.
-fn default_settings() -> &'static Settings {
-    static DEFAULTS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
-    DEFAULTS.get_or_init(Settings::default)
-}
-
 /// Why a token did not authenticate, and Coder's answer.
 struct Failed {
-    code: Code,
-    message: String,
-    detail: String,
+    fail: Fail,
     http: HttpAnswer,
 }
 
@@ -160,14 +92,11 @@ impl tw_verdict {
         error: &(impl Coded + ?Sized),
         settings: &Settings,
     ) -> Fail {
-        let failed = Failed {
-            code: error.code(),
-            message: error.message().into_owned(),
-            detail: error.detail().into_owned(),
+        let fail = Fail::of(error);
+        self.outcome = Outcome::Failed(Box::new(Failed {
+            fail: fail.clone(),
             http: answer(error, settings),
-        };
-        let fail = Fail::new(failed.code, failed.detail.clone());
-        self.outcome = Outcome::Failed(Box::new(failed));
+        }));
         fail
     }
 }
@@ -345,7 +274,7 @@ pub unsafe extern "C" fn tw_verdict_code(
         // SAFETY: the caller's guarantee, passed on.
         let code = match unsafe { outcome(verdict) }? {
             Answer::Verified(..) => Code::Ok,
-            Answer::Failed(failed) => failed.code,
+            Answer::Failed(failed) => failed.fail.code,
         };
         check_out(out, "out")?;
         // SAFETY: checked not NULL; the caller vouches that it is writable.
@@ -390,7 +319,7 @@ pub unsafe extern "C" fn tw_verdict_message(
     out: *mut tw_str,
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { verdict_text(verdict, out, |f| f.message.clone()) }
+    unsafe { verdict_text(verdict, out, |f| f.fail.message.clone()) }
 }
 
 /// Writes Coder's `detail` for a rejection to `*out` (empty when verified), released with
@@ -405,7 +334,7 @@ pub unsafe extern "C" fn tw_verdict_detail(
     out: *mut tw_str,
 ) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { verdict_text(verdict, out, |f| f.detail.clone()) }
+    unsafe { verdict_text(verdict, out, |f| f.fail.detail.clone()) }
 }
 
 /// Writes the `WWW-Authenticate` value Coder sends with a rejection to `*out` (empty when
@@ -521,7 +450,7 @@ pub unsafe extern "C" fn tw_verdict_key(
         let key = match unsafe { outcome(verdict) }? {
             Answer::Verified(key, _) => Arc::clone(key),
             Answer::Failed(failed) => {
-                return Err(Fail::new(failed.code, failed.detail.clone()));
+                return Err(failed.fail.clone());
             }
         };
         let handle = Box::into_raw(Box::new(tw_key { key }));

@@ -891,18 +891,301 @@ static void test_panic(void) {
 }
 #endif
 
+/* The strict parse refuses characters outside 0-9A-Za-z that the lenient one takes. */
+static void test_parse_strict(void) {
+    tw_str id = UNTOUCHED, secret = UNTOUCHED;
+    CHECK_STATUS(tw_parse_strict(S("0123456789-abcdefghijklmnopqrstuv"), &id, &secret), TW_OK);
+    CHECK(str_eq(id, S("0123456789")) && str_eq(secret, S("abcdefghijklmnopqrstuv")));
+    tw_str_free(id);
+    tw_str_free(secret);
+    id = secret = UNTOUCHED;
+    CHECK_STATUS(tw_parse(S("01234_6789-abcdefghijklmnopqrstuv"), &id, &secret), TW_OK);
+    tw_str_free(id);
+    tw_str_free(secret);
+    id = secret = UNTOUCHED;
+    CHECK_STATUS(tw_parse_strict(S("01234_6789-abcdefghijklmnopqrstuv"), &id, &secret),
+                 TW_INVALID_TOKEN);
+    CHECK_STATUS(tw_parse_strict(S("0123456789-abcdefghijklmnopqrstu"), &id, &secret),
+                 TW_INVALID_TOKEN);
+    CHECK_STATUS(tw_parse_strict(NULL, 0, &id, &secret), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_parse_strict(S("0123456789-abcdefghijklmnopqrstuv"), NULL, &secret),
+                 TW_NULL_ARGUMENT);
+    CHECK(untouched(id) && untouched(secret));
+}
+
+/* Settings from the defaults, the environment, and one setting at a time by Coder's names. */
+static void test_settings_sources(void) {
+    tw_settings *settings = NULL;
+    tw_str json = UNTOUCHED;
+    CHECK_STATUS(tw_settings_default(&settings), TW_OK);
+    CHECK_STATUS(tw_settings_to_json(settings, &json), TW_OK);
+    CHECK(json.ptr != NULL && strstr(json.ptr, "\"session_duration\":\"24h0m0s\"") != NULL);
+    CHECK(strstr(json.ptr, "\"max_admin_token_lifetime\":\"168h0m0s\"") != NULL);
+    tw_str_free(json);
+
+    /* By field name, by Coder's flag and by its variable. */
+    CHECK_STATUS(tw_settings_set(settings, S("session_duration"), S("2h")), TW_OK);
+    CHECK_STATUS(tw_settings_set(settings, S("default-token-lifetime"), S("7d")), TW_OK);
+    CHECK_STATUS(tw_settings_set(settings, S("CODER_DISABLE_SESSION_EXPIRY_REFRESH"), S("true")),
+                 TW_OK);
+    CHECK_STATUS(tw_settings_set(settings, S("access_url"), S("https://coder.example.com")),
+                 TW_OK);
+    json = UNTOUCHED;
+    CHECK_STATUS(tw_settings_to_json(settings, &json), TW_OK);
+    CHECK(strstr(json.ptr, "\"session_duration\":\"2h0m0s\"") != NULL);
+    CHECK(strstr(json.ptr, "\"default_token_lifetime\":\"168h0m0s\"") != NULL);
+    CHECK(strstr(json.ptr, "\"disable_session_expiry_refresh\":true") != NULL);
+    CHECK(strstr(json.ptr, "\"access_url\":\"https://coder.example.com\"") != NULL);
+    tw_str_free(json);
+    /* Refused, and the settings keep their value. */
+    CHECK_STATUS(tw_settings_set(settings, S("session_duration"), S("soon")),
+                 TW_INVALID_SETTINGS);
+    CHECK(detail_is("invalid value \"soon\" for session_duration: time: invalid duration \"soon\""));
+    CHECK_STATUS(tw_settings_set(settings, S("session_duration"), S("0s")), TW_INVALID_SETTINGS);
+    CHECK_STATUS(tw_settings_set(settings, S("colour"), S("blue")), TW_INVALID_SETTINGS);
+    CHECK(detail_is("unknown setting \"colour\""));
+    CHECK_STATUS(tw_settings_set(settings, S("session_duration"), S("\xff")), TW_INVALID_UTF8);
+    CHECK_STATUS(tw_settings_set(NULL, S("session_duration"), S("1h")), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_settings_set(settings, NULL, 0, S("1h")), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_settings_set(settings, S("session_duration"), NULL, 0), TW_NULL_ARGUMENT);
+    json = UNTOUCHED;
+    CHECK_STATUS(tw_settings_to_json(settings, &json), TW_OK);
+    CHECK(strstr(json.ptr, "\"session_duration\":\"2h0m0s\"") != NULL);
+    tw_str_free(json);
+    CHECK_STATUS(tw_settings_to_json(NULL, &json), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_settings_to_json(settings, NULL), TW_NULL_ARGUMENT);
+    tw_settings_free(settings);
+
+    /* The environment: TOKENWARD_ wins over CODER_; a bad value names its variable. */
+    settings = NULL;
+    setenv("CODER_SESSION_DURATION", "3h", 1);
+    setenv("CODER_MAX_TOKEN_LIFETIME", "720h", 1);
+    setenv("TOKENWARD_MAX_TOKEN_LIFETIME", "48h", 1);
+    CHECK_STATUS(tw_settings_from_env(&settings), TW_OK);
+    json = UNTOUCHED;
+    CHECK_STATUS(tw_settings_to_json(settings, &json), TW_OK);
+    CHECK(strstr(json.ptr, "\"session_duration\":\"3h0m0s\"") != NULL);
+    CHECK(strstr(json.ptr, "\"max_token_lifetime\":\"48h0m0s\"") != NULL);
+    tw_str_free(json);
+    tw_settings_free(settings);
+    settings = NULL;
+    setenv("CODER_API_KEYS_RETENTION", "forever", 1);
+    CHECK_STATUS(tw_settings_from_env(&settings), TW_INVALID_SETTINGS);
+    CHECK(settings == NULL);
+    CHECK(detail_is("invalid value \"forever\" for CODER_API_KEYS_RETENTION: time: invalid "
+                    "duration \"forever\""));
+    unsetenv("CODER_SESSION_DURATION");
+    unsetenv("CODER_MAX_TOKEN_LIFETIME");
+    unsetenv("TOKENWARD_MAX_TOKEN_LIFETIME");
+    unsetenv("CODER_API_KEYS_RETENTION");
+    CHECK_STATUS(tw_settings_from_env(NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_settings_default(NULL), TW_NULL_ARGUMENT);
+}
+
+/* A key built from its columns verifies its token; its getters give the columns back. */
+static void test_key_fields(void) {
+    tw_str token = UNTOUCHED, id = UNTOUCHED, secret = UNTOUCHED;
+    CHECK_STATUS(tw_generate(&token), TW_OK);
+    CHECK_STATUS(tw_parse(token.ptr, token.len, &id, &secret), TW_OK);
+    uint8_t hash[TW_HASH_LENGTH];
+    CHECK_STATUS(tw_hash_secret(secret.ptr, secret.len, hash, sizeof hash), TW_OK);
+    tw_str_free(secret);
+
+    const int64_t created = 1772366400000000LL; /* 2026-03-01T12:00:00Z */
+    tw_key_fields fields = {
+        .id = id.ptr, .id_len = id.len,
+        .hashed_secret = hash, .hashed_secret_len = sizeof hash,
+        .user_id = "jane", .user_id_len = 4,
+        .login_type = "token", .login_type_len = 5,
+        .created_at_micros = created,
+        .expires_at_micros = created + 86400000000LL,
+        .last_used_micros = 0,
+        .lifetime_seconds = 0,
+        .token_name = "ci", .token_name_len = 2,
+        .ip_address = NULL, .ip_address_len = 0,
+    };
+    tw_key *key = NULL;
+    CHECK_STATUS(tw_key_new(&fields, &key), TW_OK);
+    int64_t n = -1;
+    CHECK_STATUS(tw_key_created_at(key, &n), TW_OK);
+    CHECK(n == created);
+    CHECK_STATUS(tw_key_updated_at(key, &n), TW_OK);
+    CHECK(n == created);
+    CHECK_STATUS(tw_key_last_used(key, &n), TW_OK);
+    CHECK(n == 0);
+    CHECK_STATUS(tw_key_expires_at(key, &n), TW_OK);
+    CHECK(n == created + 86400000000LL);
+    CHECK_STATUS(tw_key_lifetime_seconds(key, &n), TW_OK);
+    CHECK(n == 86400);
+    tw_str s = UNTOUCHED;
+    CHECK_STATUS(tw_key_token_name(key, &s), TW_OK);
+    CHECK(str_eq(s, S("ci")));
+    tw_str_free(s);
+    CHECK_STATUS(tw_key_ip_address(key, &s), TW_OK);
+    CHECK(str_eq(s, S("0.0.0.0")));
+    tw_str_free(s);
+    uint8_t back[64];
+    size_t needed = 0;
+    CHECK_STATUS(tw_key_hashed_secret(key, back, sizeof back, &needed), TW_OK);
+    CHECK(needed == TW_HASH_LENGTH && memcmp(back, hash, TW_HASH_LENGTH) == 0);
+    needed = 0;
+    CHECK_STATUS(tw_key_hashed_secret(key, back, 31, &needed), TW_BUFFER_TOO_SMALL);
+    CHECK(needed == TW_HASH_LENGTH);
+    CHECK_STATUS(tw_key_hashed_secret(key, NULL, 0, &needed), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_key_hashed_secret(key, back, sizeof back, NULL), TW_NULL_ARGUMENT);
+
+    /* The token verifies against it; its storage form reads back as the same record. */
+    tw_verdict *verdict = NULL;
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    CHECK_STATUS(tw_verify_record(token.ptr, token.len, key, NULL, created + 1000000, S(""),
+                                  verdict),
+                 TW_OK);
+    tw_str storage = UNTOUCHED;
+    CHECK_STATUS(tw_key_to_storage_json(key, &storage), TW_OK);
+    CHECK(storage.ptr != NULL && strstr(storage.ptr, "\"hashed_secret\"") != NULL);
+    tw_key *again = NULL;
+    CHECK_STATUS(tw_key_from_json(storage.ptr, storage.len, &again), TW_OK);
+    tw_str_free(storage);
+    CHECK_STATUS(tw_verify_record(token.ptr, token.len, again, NULL, created + 1000000, S(""),
+                                  verdict),
+                 TW_OK);
+    tw_key_free(again);
+    CHECK_STATUS(tw_key_to_storage_json(NULL, &storage), TW_NULL_ARGUMENT);
+    tw_verdict_free(verdict);
+    tw_key_free(key);
+
+    /* Each bad column is refused with its status; nothing written. */
+    tw_key *none = NULL;
+    tw_key_fields bad = fields;
+    bad.id_len = 9;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_KEY);
+    bad = fields;
+    bad.hashed_secret_len = 31;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_KEY);
+    CHECK(detail_is("hashed_secret is 31 bytes, not 32"));
+    bad = fields;
+    bad.user_id_len = 0;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_KEY);
+    bad = fields;
+    bad.login_type = "magic";
+    bad.login_type_len = 5;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_LOGIN_TYPE);
+    bad = fields;
+    bad.expires_at_micros = INT64_MAX;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_TIMESTAMP);
+    bad = fields;
+    bad.lifetime_seconds = -1;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_KEY);
+    bad = fields;
+    bad.ip_address = "nowhere";
+    bad.ip_address_len = 7;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_ARGUMENT);
+    bad = fields;
+    bad.user_id = "\xff";
+    bad.user_id_len = 1;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_UTF8);
+    bad = fields;
+    bad.id = NULL;
+    CHECK_STATUS(tw_key_new(&bad, &none), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_key_new(NULL, &none), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_key_new(&fields, NULL), TW_NULL_ARGUMENT);
+    CHECK(none == NULL);
+    tw_str_free(id);
+    tw_str_free(token);
+}
+
+/* Coder's message for every rejected token. */
+#define SIGNED_OUT "You are signed out or your session has expired. Please sign in again to continue."
+
+/* The last error's message and Coder's whole answer, for any call that failed. */
+static void test_last_error_answer(void) {
+    uint16_t status = 0;
+    tw_str body = UNTOUCHED, www = UNTOUCHED, message = UNTOUCHED;
+
+    /* A rejected token: 401, the challenge, Coder's JSON. */
+    tw_verdict *verdict = NULL;
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    CHECK_STATUS(tw_verify_record(S("nope"), NULL, NULL, 0, S(""), verdict), TW_MALFORMED);
+    tw_verdict_free(verdict);
+    CHECK_STATUS(tw_last_error_message(&message), TW_OK);
+    CHECK(str_eq(message, S(SIGNED_OUT)));
+    tw_str_free(message);
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 401);
+    CHECK(body.ptr != NULL && strncmp(body.ptr, "{\"message\":\"" SIGNED_OUT "\"",
+                                      strlen(SIGNED_OUT) + 13) == 0);
+    CHECK(www.ptr != NULL && strncmp(www.ptr, "Bearer realm=\"coder\"", 20) == 0);
+    tw_str_free(body);
+    tw_str_free(www);
+    /* Reading it does not replace it. */
+    body = www = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 401);
+    tw_str_free(body);
+    tw_str_free(www);
+
+    /* A handler's failure: 400 with Coder's message, no challenge. */
+    tw_authority *a = NULL;
+    CHECK_STATUS(tw_authority_open(S(":memory:"), NULL, &a), TW_OK);
+    tw_str token = UNTOUCHED;
+    tw_key *key = NULL;
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), S("{\"lifetime\":\"1000000h\"}"),
+                                           S(""), &token, &key),
+                 TW_LIFETIME_TOO_LONG);
+    body = www = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 400);
+    CHECK(body.ptr != NULL && strstr(body.ptr, "\"message\":\"Failed to validate create API key "
+                                               "request.\"") != NULL);
+    CHECK(www.ptr != NULL && www.len == 0);
+    tw_str_free(body);
+    tw_str_free(www);
+    CHECK_STATUS(tw_authority_create_token(a, S(BOB), S(JANE), "", 0, S(""), &token, &key),
+                 TW_FORBIDDEN);
+    body = www = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 403);
+    tw_str_free(body);
+    tw_str_free(www);
+    tw_authority_free(a);
+
+    /* The ABI's own failures have a detail but no message of Coder's. */
+    CHECK_STATUS(tw_parse(NULL, 0, &token, &token), TW_NULL_ARGUMENT);
+    message = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_message(&message), TW_OK);
+    CHECK(message.ptr != NULL && message.len == 0);
+    tw_str_free(message);
+    body = www = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 400);
+    CHECK(strstr(body.ptr, "argument `token` is NULL") != NULL);
+    tw_str_free(body);
+    tw_str_free(www);
+
+    /* NULL outs are refused, and then the failure is still the one before. */
+    CHECK_STATUS(tw_last_error_answer(NULL, NULL, &body, &www), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, NULL, &www), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, NULL), TW_NULL_ARGUMENT);
+    CHECK_STATUS(tw_last_error_message(NULL), TW_NULL_ARGUMENT);
+    CHECK(detail_is("argument `token` is NULL"));
+}
+
 int main(void) {
     test_status_names();
     test_strings();
     test_generate();
     test_parse();
+    test_parse_strict();
     test_hash();
     test_duration();
     test_key();
     test_settings();
+    test_settings_sources();
+    test_key_fields();
     test_verify();
     test_authority();
     test_extract();
+    test_last_error_answer();
 #ifdef TOKENWARD_FFI_TEST
     test_panic();
 #endif
