@@ -3,10 +3,10 @@
 //! pointer-plus-length strings, out-parameters and `tw_str_free`, as a C caller does, and
 //! never the Rust core API. tests/vectors.rs runs the same files against the core.
 //!
-//! `check.json` and `ip.json` go through `tw_verify_record`, whose signature is changing; they
-//! are not run here. Every case or part of a case that has no path through the ABI is skipped
-//! below with the reason, and each runner asserts how many cases it ran and skipped, so a file
-//! that silently stops running fails.
+//! `check.json` runs through the ABI in tests/c (a C driver, `check_vectors.h`), and here as
+//! well. Every case or part of a case that has no path through the ABI is skipped below with
+//! the reason, and each runner asserts how many cases it ran and skipped, so a file that
+//! silently stops running fails.
 
 mod common;
 
@@ -23,8 +23,12 @@ use tokenward::ffi::{
     TW_SOURCE_QUERY, tw_authority, tw_authority_create_session, tw_authority_create_token,
     tw_authority_free, tw_authority_open, tw_authority_token_config, tw_duration_format,
     tw_duration_parse, tw_extract_token, tw_hash_secret, tw_header, tw_key, tw_key_expires_at,
-    tw_key_free, tw_key_to_json, tw_last_error_detail, tw_parse, tw_settings_free,
-    tw_settings_from_json, tw_status, tw_status_http, tw_status_name, tw_str, tw_str_free,
+    tw_key_free, tw_key_from_json, tw_key_ip_address, tw_key_to_json, tw_last_error_detail,
+    tw_last_error_message, tw_parse, tw_parse_strict, tw_settings_free, tw_settings_from_json,
+    tw_status, tw_status_http, tw_status_name, tw_str, tw_str_free, tw_verdict, tw_verdict_body,
+    tw_verdict_code, tw_verdict_detail, tw_verdict_free, tw_verdict_http_status,
+    tw_verdict_message, tw_verdict_new, tw_verdict_update, tw_verdict_update_ip,
+    tw_verdict_www_authenticate, tw_verify_record,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -149,10 +153,12 @@ impl Drop for Owned {
     }
 }
 
-/// A call that did not return `TW_OK`: its status and `tw_last_error_detail`.
+/// A call that did not return `TW_OK`: its status, `tw_last_error_detail` and
+/// `tw_last_error_message`.
 struct Failure {
     status: tw_status,
     detail: String,
+    message: String,
 }
 
 impl std::fmt::Display for Failure {
@@ -175,9 +181,14 @@ fn check(status: tw_status) -> Result<(), Failure> {
     if status == tw_status::Ok {
         Ok(())
     } else {
+        let mut message = empty();
+        // SAFETY: `message` is a writable `tw_str`, released by `Owned`.
+        let read = unsafe { tw_last_error_message(&mut message) };
+        assert_eq!(read, tw_status::Ok, "tw_last_error_message");
         Err(Failure {
             status,
             detail: last_detail(),
+            message: Owned(message).text(),
         })
     }
 }
@@ -293,6 +304,32 @@ impl Authority {
         Ok((serde_json::from_str(&json.text()).unwrap(), expires_at))
     }
 
+    /// `tw_authority_create_session` (password) from `remote_addr`: the key.
+    fn create_session_key(&self, user: &str, remote_addr: &str) -> Result<Key, Failure> {
+        let login_type = "password";
+        let mut token = empty();
+        let mut key: *mut tw_key = ptr::null_mut();
+        // SAFETY: `self.0` is live; every text is its length in readable bytes; both outs
+        // are writable.
+        let status = unsafe {
+            tw_authority_create_session(
+                self.0,
+                p(user),
+                user.len(),
+                p(login_type),
+                login_type.len(),
+                p(remote_addr),
+                remote_addr.len(),
+                &mut token,
+                &mut key,
+            )
+        };
+        let _token = Owned(token);
+        let key = Key(key);
+        check(status)?;
+        Ok(key)
+    }
+
     /// `tw_authority_create_session` with the login type `login_type`, raw.
     fn create_session(&self, user: &str, login_type: &str) -> Result<(), Failure> {
         let mut token = empty();
@@ -329,11 +366,14 @@ impl Drop for Authority {
 // ---------------------------------------------------------------------------------------------
 // The runners.
 
-/// `tw_parse` of `input`: the id and the secret.
-fn parse(input: &str) -> Result<(String, String), Failure> {
+/// The signature of `tw_parse` and `tw_parse_strict`.
+type ParseFn = unsafe extern "C" fn(*const c_char, usize, *mut tw_str, *mut tw_str) -> tw_status;
+
+/// `tw_parse` (or `tw_parse_strict`) of `input`: the id and the secret.
+fn parse(input: &str, parse_fn: ParseFn) -> Result<(String, String), Failure> {
     let (mut id, mut secret) = (empty(), empty());
     // SAFETY: `input` is `input.len()` readable bytes; both outs are writable.
-    let status = unsafe { tw_parse(p(input), input.len(), &mut id, &mut secret) };
+    let status = unsafe { parse_fn(p(input), input.len(), &mut id, &mut secret) };
     if let Err(f) = check(status) {
         assert!(
             id.ptr.is_null() && secret.ptr.is_null(),
@@ -347,33 +387,148 @@ fn parse(input: &str) -> Result<(String, String), Failure> {
 #[test]
 fn parse_vectors() {
     run("parse.json", "parse", 48, 0, |case| {
-        // Skipped part: `strict`. The C ABI has no strict parse (`tw_parse` is Coder's plain
-        // `SplitAPIToken` and has no flag), so only the plain half of each case runs here.
         let input = text(&case["input"]);
         let want = &case["expect"];
         match want.get("error") {
             None => {
-                let (id, secret) = ok(parse(input))?;
+                let (id, secret) = ok(parse(input, tw_parse))?;
                 expect_eq("id", id.as_str(), text(&want["id"]))?;
                 expect_eq("secret", secret.as_str(), text(&want["secret"]))?;
             }
-            Some(error) => expect_failure(parse(input), tw_status::InvalidToken, text(error))?,
+            Some(error) => {
+                expect_failure(parse(input, tw_parse), tw_status::InvalidToken, text(error))?
+            }
+        }
+        // `strict`: whether `tw_parse_strict` accepts it too (a lenient failure fails both).
+        let strict = parse(input, tw_parse_strict);
+        match (case["strict"].as_bool().unwrap(), strict) {
+            (true, Ok(parts)) => expect_eq("strict parts", parts, ok(parse(input, tw_parse))?)?,
+            (false, Err(f)) if f.status == tw_status::InvalidToken => {}
+            (want, got) => {
+                return Err(format!(
+                    "strict: want accepted = {want}, got {:?}",
+                    got.map_err(|f| f.to_string())
+                ));
+            }
         }
         Ok(Outcome::Ran)
     });
 }
 
+/// A reusable verdict, released when dropped.
+struct Verdict(*mut tw_verdict);
+
+impl Verdict {
+    fn new() -> Verdict {
+        let mut out = ptr::null_mut();
+        // SAFETY: `out` is writable.
+        assert_eq!(unsafe { tw_verdict_new(&mut out) }, tw_status::Ok);
+        Verdict(out)
+    }
+
+    /// One text getter of the verdict.
+    fn text(
+        &self,
+        get: unsafe extern "C" fn(*const tw_verdict, *mut tw_str) -> tw_status,
+    ) -> String {
+        let mut out = empty();
+        // SAFETY: `self.0` is live; `out` is a writable `tw_str`, released by `Owned`.
+        assert_eq!(unsafe { get(self.0, &mut out) }, tw_status::Ok);
+        Owned(out).text()
+    }
+}
+
+impl Drop for Verdict {
+    fn drop(&mut self) {
+        // SAFETY: a live handle from `tw_verdict_new`, freed only here.
+        unsafe { tw_verdict_free(self.0) };
+    }
+}
+
+/// A key handle from its storage-form JSON, released when dropped.
+struct Key(*mut tw_key);
+
+impl Key {
+    fn from_json(json: &str) -> Result<Key, Failure> {
+        let mut out = ptr::null_mut();
+        // SAFETY: `json` is `json.len()` readable bytes; `out` is writable.
+        check(unsafe { tw_key_from_json(p(json), json.len(), &mut out) })?;
+        Ok(Key(out))
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        // SAFETY: NULL or a live handle from the library, freed only here.
+        unsafe { tw_key_free(self.0) };
+    }
+}
+
+/// `tw_verify_record` into `verdict`; `key` NULL for no record.
+fn verify_record(
+    verdict: &Verdict,
+    presented: &str,
+    key: Option<&Key>,
+    settings: Option<&Settings>,
+    now: i64,
+    remote_addr: &str,
+) -> Result<(), Failure> {
+    // SAFETY: both texts are their lengths in readable bytes; the handles are live or NULL;
+    // the verdict is this thread's.
+    check(unsafe {
+        tw_verify_record(
+            p(presented),
+            presented.len(),
+            key.map_or(ptr::null(), |k| k.0),
+            settings.map_or(ptr::null(), |s| s.0),
+            now,
+            p(remote_addr),
+            remote_addr.len(),
+            verdict.0,
+        )
+    })
+}
+
 #[test]
 fn hash_vectors() {
-    run("hash.json", "hash", 14, 14, |case| {
-        let Some(digest) = case.get("sha256") else {
-            // A comparison case (`stored`, `matches`). The constant-time comparison with a
-            // stored hash is reached through the ABI only inside `tw_verify_record` and
-            // `tw_authority_authenticate`, which are the check.json runner's (their
-            // signatures are changing); no ABI function compares hashes on its own.
-            return Ok(Outcome::Skipped);
-        };
+    let verdict = Verdict::new();
+    run("hash.json", "hash", 26, 2, |case| {
         let secret = text(&case["secret"]);
+        let Some(digest) = case.get("sha256") else {
+            // A comparison case: a record holding `stored` checks the token with `secret`
+            // through `tw_verify_record`, and verifies exactly when the case matches.
+            if secret.len() != 22 {
+                // No token carries a secret of another length: it is malformed before any
+                // comparison, so the comparison cannot be reached through the ABI.
+                return Ok(Outcome::Skipped);
+            }
+            let record = json!({
+                "id": "0123456789", "hashed_secret": text(&case["stored"]), "user_id": "u",
+                "last_used": "2026-03-01T12:00:00Z", "expires_at": "2026-03-02T12:00:00Z",
+                "created_at": "2026-03-01T12:00:00Z", "updated_at": "2026-03-01T12:00:00Z",
+                "login_type": "token", "lifetime_seconds": 86400, "ip_address": "0.0.0.0",
+                "token_name": "t", "scopes": ["coder:all"],
+                "allow_list": [{"type": "*", "id": "*"}],
+            });
+            let key = ok(Key::from_json(&record.to_string()))?;
+            let now = 1_772_370_000_000_000; // 2026-03-01T13:00:00Z
+            let got = verify_record(
+                &verdict,
+                &format!("0123456789-{secret}"),
+                Some(&key),
+                None,
+                now,
+                "",
+            );
+            return match (case["matches"].as_bool().unwrap(), got) {
+                (true, Ok(())) => Ok(Outcome::Ran),
+                (false, Err(f)) if f.status == tw_status::InvalidSecret => Ok(Outcome::Ran),
+                (want, got) => Err(format!(
+                    "matches: want {want}, got {:?}",
+                    got.map_err(|f| f.to_string())
+                )),
+            };
+        };
         let mut out = [0xAA_u8; TW_HASH_LENGTH + 1];
         // SAFETY: `secret` is `secret.len()` readable bytes; `out` has `out.len()` writable.
         let status =
@@ -383,6 +538,133 @@ fn hash_vectors() {
         expect_eq("sha256", hex(&out[..TW_HASH_LENGTH]).as_str(), text(digest))?;
         Ok(Outcome::Ran)
     });
+}
+
+#[test]
+fn check_vectors() {
+    // One verdict for every case, as the header advises: each call replaces the last answer.
+    let verdict = Verdict::new();
+    run("check.json", "check", 86, 0, |case| {
+        let key = match case.get("record").filter(|r| !r.is_null()) {
+            Some(record) => Some(ok(Key::from_json(&record.to_string()))?),
+            None => None,
+        };
+        let settings = ok(Settings::from_json(
+            &case
+                .get("settings")
+                .cloned()
+                .unwrap_or(json!({}))
+                .to_string(),
+        ))?;
+        let got = verify_record(
+            &verdict,
+            text(&case["presented"]),
+            key.as_ref(),
+            Some(&settings),
+            micros(&case["now"]),
+            case["remote_addr"].as_str().unwrap_or(""),
+        );
+        let want = &case["expect"];
+        let mut code = tw_status::Panic;
+        // SAFETY: the verdict is live; `code` is writable.
+        assert_eq!(
+            unsafe { tw_verdict_code(verdict.0, &mut code) },
+            tw_status::Ok
+        );
+        let mut http = 0;
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { tw_verdict_http_status(verdict.0, &mut http) },
+            tw_status::Ok
+        );
+        if let Some(error) = want.get("rejection") {
+            let f = got.err().ok_or("verified, want a rejection")?;
+            expect_eq(
+                "status name",
+                status_name(f.status),
+                text(&error["code"]).to_owned(),
+            )?;
+            expect_eq("verdict code", code, f.status)?;
+            expect_eq("http", u64::from(http), error["status"].as_u64().unwrap())?;
+            expect_eq(
+                "message",
+                verdict.text(tw_verdict_message),
+                text(&error["message"]).to_owned(),
+            )?;
+            expect_eq("last message", f.message.as_str(), text(&error["message"]))?;
+            expect_eq(
+                "detail",
+                verdict.text(tw_verdict_detail),
+                text(&error["detail"]).to_owned(),
+            )?;
+            expect_eq("last detail", f.detail.as_str(), text(&error["detail"]))?;
+            expect_eq(
+                "WWW-Authenticate",
+                verdict.text(tw_verdict_www_authenticate),
+                text(&error["www_authenticate"]).to_owned(),
+            )?;
+            let body: Value = serde_json::from_str(&verdict.text(tw_verdict_body))
+                .map_err(|e| format!("body: {e}"))?;
+            expect_eq("body message", &body["message"], &error["message"])?;
+            expect_eq("body detail", &body["detail"], &error["detail"])?;
+            return Ok(Outcome::Ran);
+        }
+        ok(got)?;
+        expect_eq("verdict code", code, tw_status::Ok)?;
+        expect_eq("http", http, 200)?;
+        let mut update = tokenward::ffi::tw_update::default();
+        // SAFETY: the verdict is live; `update` is writable.
+        assert_eq!(
+            unsafe { tw_verdict_update(verdict.0, &mut update) },
+            tw_status::Ok
+        );
+        match want["verified"].get("update").filter(|u| !u.is_null()) {
+            None => expect_eq("update present", update.present, false)?,
+            Some(u) => {
+                expect_eq("update present", update.present, true)?;
+                expect_eq(
+                    "last_used",
+                    update.last_used_micros,
+                    micros(&u["last_used"]),
+                )?;
+                expect_eq(
+                    "expires_at",
+                    update.expires_at_micros,
+                    micros(&u["expires_at"]),
+                )?;
+                expect_eq(
+                    "ip_address",
+                    verdict.text(tw_verdict_update_ip),
+                    text(&u["ip_address"]).to_owned(),
+                )?;
+            }
+        }
+        Ok(Outcome::Ran)
+    });
+}
+
+#[test]
+fn ip_vectors() {
+    let authority = Authority::open("{}").unwrap_or_else(|f| panic!("open: {f}"));
+    let user = user_json(&json!([]));
+    run("ip.json", "ip", 30, 0, |case| {
+        // The address a new key records for the request's remote address.
+        let key = ok(authority.create_session_key(&user, text(&case["input"])))?;
+        let mut ip = empty();
+        // SAFETY: the key is live; `ip` is a writable `tw_str`, released by `Owned`.
+        ok(check(unsafe { tw_key_ip_address(key.0, &mut ip) }))?;
+        expect_eq("ip", Owned(ip).text(), text(&case["expect"]).to_owned())?;
+        Ok(Outcome::Ran)
+    });
+}
+
+/// The name `tw_status_name` gives `status`.
+fn status_name(status: tw_status) -> String {
+    // SAFETY: `tw_status_name` returns a static NUL-terminated string.
+    unsafe { CStr::from_ptr(tw_status_name(status as u32)) }
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// A case's `headers`, `[[name, value], ...]`.
@@ -572,8 +854,6 @@ fn lifetime_vectors() {
         let got = authority.create_token(&user, &request);
         let want = &case["expect"];
         if let Some(error) = want.get("error") {
-            // Skipped part: `message`. Outside a verdict the ABI reports a status and
-            // `tw_last_error_detail` only; Coder's message is reached through `tw_verdict_*`.
             // The vectors name no code: either lifetime status, answered with their HTTP status.
             return match got {
                 Err(
@@ -588,6 +868,7 @@ fn lifetime_vectors() {
                         error["status"].as_u64().unwrap(),
                     )?;
                     expect_eq("detail", f.detail.as_str(), text(&error["detail"]))?;
+                    expect_eq("message", f.message.as_str(), text(&error["message"]))?;
                     Ok(Outcome::Ran)
                 }
                 Err(f) => Err(format!("got {f}, want a lifetime status, {error}")),
@@ -631,7 +912,9 @@ fn scopes_vectors() {
         let got = authority.create_token(&user, &request);
         let want = &case["expect"];
         if let Some(error) = want.get("error") {
-            // Skipped part: `message`, as in lifetime.json.
+            if let Err(f) = &got {
+                expect_eq("message", f.message.as_str(), text(&error["message"]))?;
+            }
             expect_eq(
                 "status",
                 u64::from(tw_status_http(tw_status::InvalidScope as u32)),
