@@ -78,30 +78,40 @@ pub(crate) fn check_out<T>(out: *mut T, name: &str) -> Result<(), Fail> {
 /// # Safety
 ///
 /// `ptr` is NULL or points to `len` readable bytes that stay unchanged during the call.
+#[inline]
 pub(crate) unsafe fn bytes_in<'a>(
     ptr: *const c_char,
     len: usize,
     name: &str,
 ) -> Result<&'a [u8], Fail> {
-    if ptr.is_null() {
-        return Err(Fail::null(name));
-    }
-    if len > isize::MAX as usize {
-        return Err(Fail::new(
-            Code::InvalidArgument,
-            format!("argument `{name}_len` is larger than any object"),
-        ));
+    if ptr.is_null() || len > isize::MAX as usize {
+        return Err(refused(ptr, name));
     }
     // SAFETY: not NULL, `len` fits in `isize`, and the caller vouches for `len` readable
     // bytes; a `c_char` is a byte.
     Ok(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
 }
 
-/// The UTF-8 text of `len` bytes at `ptr`.
+/// Why `bytes_in` refused its argument: NULL, or a length no object has.
+#[cold]
+fn refused(ptr: *const c_char, name: &str) -> Fail {
+    if ptr.is_null() {
+        Fail::null(name)
+    } else {
+        Fail::new(
+            Code::InvalidArgument,
+            format!("argument `{name}_len` is larger than any object"),
+        )
+    }
+}
+
+/// The UTF-8 text of `len` bytes at `ptr`. Inlined for the usual case, ASCII (tokens and
+/// addresses are): one word-at-a-time pass.
 ///
 /// # Safety
 ///
 /// As [`bytes_in`].
+#[inline]
 pub(crate) unsafe fn text_in<'a>(
     ptr: *const c_char,
     len: usize,
@@ -109,11 +119,16 @@ pub(crate) unsafe fn text_in<'a>(
 ) -> Result<&'a str, Fail> {
     // SAFETY: the caller's guarantee, passed on.
     let bytes = unsafe { bytes_in(ptr, len, name) }?;
-    // Tokens and addresses are ASCII: a word-at-a-time check, then no second pass.
     if bytes.is_ascii() {
         // SAFETY: ASCII is UTF-8.
         return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
+    utf8_in(bytes, name)
+}
+
+/// `text_in` for text that is not all ASCII.
+#[cold]
+fn utf8_in<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Fail> {
     std::str::from_utf8(bytes).map_err(|e| {
         Fail::new(
             Code::InvalidUtf8,
