@@ -862,7 +862,7 @@ tw_status tw_verdict_new(tw_verdict **out);
 //
 // Returns `TW_OK` when the token authenticates, or the rejection (`TW_MISSING`,
 // `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`, Coder's detail in
-// `tw_last_error_detail`): in both cases `verdict` holds the answer (the key, the refresh,
+// `tw_last_error_detail`): in both cases `verdict` holds the answer (the refresh to write, or
 // Coder's HTTP answer). Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
 // `TW_INVALID_TIMESTAMP`) leaves `verdict` empty. A verified token allocates nothing.
 // Thread-safe; the key and settings are only read, the verdict is the caller's own.
@@ -952,10 +952,11 @@ tw_status tw_verdict_update(const tw_verdict *verdict, tw_update *out);
 // `verdict` is NULL or a live handle; `out` is NULL or points to a writable `tw_str`.
 tw_status tw_verdict_update_ip(const tw_verdict *verdict, tw_str *out);
 
-// Writes the verified key to `*out` as a new handle, released with `tw_key_free`: the record
-// `tw_verify_record` was given, or the key as `tw_authority_authenticate` left it stored
-// (after the refresh). A verdict that is not verified has no key: its own status (the
-// rejection, or the store failure), and nothing written.
+// Writes the key a `tw_authority_authenticate` verdict verified to `*out` as a new handle,
+// released with `tw_key_free`: the key as it is stored after the refresh. A verdict that is
+// not verified has no key: its own status (the rejection, or the store failure), and nothing
+// written. A `tw_verify_record` verdict has none either (`TW_INVALID_ARGUMENT`): the key it
+// verified is the caller's own record, the handle it was given.
 //
 // # Safety
 //

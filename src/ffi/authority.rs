@@ -268,7 +268,7 @@ pub unsafe extern "C" fn tw_authority_authenticate(
         })())?;
         match authority.authenticate(presented, remote_addr) {
             Ok(auth) => {
-                verdict.set_verified(&auth.key, auth.update);
+                verdict.set_verified(Some(auth.key), auth.update);
                 Ok(())
             }
             Err(error) => Err(verdict.set_failed(&error, authority.settings())),

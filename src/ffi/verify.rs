@@ -44,8 +44,10 @@ pub struct tw_verdict {
 enum Outcome {
     /// New, or the last call failed before it had an answer.
     Empty,
+    /// The key as `tw_authority_authenticate` left it stored; none for `tw_verify_record`,
+    /// which verified the caller's own record (holding it would cost a reference count).
     Verified {
-        key: Arc<ApiKey>,
+        key: Option<Arc<ApiKey>>,
         update: Option<KeyUpdate>,
     },
     Failed(Box<Failed>),
@@ -58,22 +60,9 @@ struct Failed {
 }
 
 impl tw_verdict {
-    /// Holds a verified token. A verdict that already holds this key keeps it, without
-    /// touching its reference count.
-    pub(crate) fn set_verified(&mut self, key: &Arc<ApiKey>, update: Option<KeyUpdate>) {
-        if let Outcome::Verified {
-            key: held,
-            update: slot,
-        } = &mut self.outcome
-            && Arc::ptr_eq(held, key)
-        {
-            *slot = update;
-        } else {
-            self.outcome = Outcome::Verified {
-                key: Arc::clone(key),
-                update,
-            };
-        }
+    /// Holds a verified token: the stored key (none for a caller's record) and the refresh.
+    pub(crate) fn set_verified(&mut self, key: Option<Arc<ApiKey>>, update: Option<KeyUpdate>) {
+        self.outcome = Outcome::Verified { key, update };
     }
 
     /// Passes on `inputs`, or empties the verdict when they failed: a call that fails before
@@ -142,7 +131,7 @@ pub unsafe extern "C" fn tw_verdict_new(out: *mut *mut tw_verdict) -> tw_status 
 ///
 /// Returns `TW_OK` when the token authenticates, or the rejection (`TW_MISSING`,
 /// `TW_MALFORMED`, `TW_UNKNOWN_KEY`, `TW_INVALID_SECRET`, `TW_EXPIRED`, Coder's detail in
-/// `tw_last_error_detail`): in both cases `verdict` holds the answer (the key, the refresh,
+/// `tw_last_error_detail`): in both cases `verdict` holds the answer (the refresh to write, or
 /// Coder's HTTP answer). Any other status (`TW_NULL_ARGUMENT`, `TW_INVALID_UTF8`,
 /// `TW_INVALID_TIMESTAMP`) leaves `verdict` empty. A verified token allocates nothing.
 /// Thread-safe; the key and settings are only read, the verdict is the caller's own.
@@ -179,23 +168,23 @@ pub unsafe extern "C" fn tw_verify_record(
             ))
         })())?;
         // SAFETY: NULL or a live handle, the caller's guarantee.
-        let shared = unsafe { key.as_ref() }.map(|k| &k.key);
+        let record = unsafe { key.as_ref() }.map(|k| &*k.key);
         // SAFETY: NULL or a live handle, the caller's guarantee.
         let settings = match unsafe { settings.as_ref() } {
             Some(s) => &s.settings,
             None => default_settings(),
         };
-        match (
-            verify_record(presented, shared.map(|k| &**k), now, settings, remote_addr),
-            shared,
-        ) {
-            // Only a record verifies, so `shared` is there: the verdict shares it, no copy.
-            (Ok(verified), Some(key)) => {
-                verdict.set_verified(key, verified.update);
+        match verify_record(presented, record, now, settings, remote_addr) {
+            Ok(verified) => {
+                // Nothing to write is the usual answer: then only the variant is stored, not
+                // the whole (mostly unwritten) update copied through the stack.
+                match verified.update {
+                    None => verdict.set_verified(None, None),
+                    Some(update) => verdict.set_verified(None, Some(update)),
+                }
                 Ok(())
             }
-            (Ok(_), None) => Err(Fail::new(Code::Panic, "verified without a record")),
-            (Err(rejection), _) => Err(verdict.set_failed(&rejection, settings)),
+            Err(rejection) => Err(verdict.set_failed(&rejection, settings)),
         }
     })
 }
@@ -228,14 +217,16 @@ unsafe fn outcome<'a>(verdict: *const tw_verdict) -> Result<Answer<'a>, Fail> {
             Code::InvalidArgument,
             "the verdict holds no answer: no call has filled it, or the last one failed first",
         )),
-        Some(Outcome::Verified { key, update }) => Ok(Answer::Verified(key, update.as_ref())),
+        Some(Outcome::Verified { key, update }) => {
+            Ok(Answer::Verified(key.as_ref(), update.as_ref()))
+        }
         Some(Outcome::Failed(failed)) => Ok(Answer::Failed(failed)),
     }
 }
 
 /// A filled verdict's answer.
 enum Answer<'a> {
-    Verified(&'a Arc<ApiKey>, Option<&'a KeyUpdate>),
+    Verified(Option<&'a Arc<ApiKey>>, Option<&'a KeyUpdate>),
     Failed(&'a Failed),
 }
 
@@ -431,10 +422,11 @@ pub unsafe extern "C" fn tw_verdict_update_ip(
     })
 }
 
-/// Writes the verified key to `*out` as a new handle, released with `tw_key_free`: the record
-/// `tw_verify_record` was given, or the key as `tw_authority_authenticate` left it stored
-/// (after the refresh). A verdict that is not verified has no key: its own status (the
-/// rejection, or the store failure), and nothing written.
+/// Writes the key a `tw_authority_authenticate` verdict verified to `*out` as a new handle,
+/// released with `tw_key_free`: the key as it is stored after the refresh. A verdict that is
+/// not verified has no key: its own status (the rejection, or the store failure), and nothing
+/// written. A `tw_verify_record` verdict has none either (`TW_INVALID_ARGUMENT`): the key it
+/// verified is the caller's own record, the handle it was given.
 ///
 /// # Safety
 ///
@@ -448,7 +440,13 @@ pub unsafe extern "C" fn tw_verdict_key(
         check_out(out, "out")?;
         // SAFETY: the caller's guarantee, passed on.
         let key = match unsafe { outcome(verdict) }? {
-            Answer::Verified(key, _) => Arc::clone(key),
+            Answer::Verified(Some(key), _) => Arc::clone(key),
+            Answer::Verified(None, _) => {
+                return Err(Fail::new(
+                    Code::InvalidArgument,
+                    "a verdict of tw_verify_record holds no key: it verified the record it was given",
+                ));
+            }
             Answer::Failed(failed) => {
                 return Err(failed.fail.clone());
             }
