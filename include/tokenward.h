@@ -18,11 +18,15 @@
  * - Times: int64_t microseconds since the Unix epoch. Durations: int64_t nanoseconds.
  * - Handles (tw_key, tw_settings, tw_verdict, tw_authority) are opaque; each has a _free
  *   function, and _free(NULL) does nothing. tw_key, tw_settings and tw_authority are safe to
- *   share across threads (the first two are immutable; a tw_authority serializes its own
- *   writes). A tw_verdict is written by each call it is given to: one thread at a time.
- *   _free must not race with other use of the same handle.
- * - The detail of the last failed call on a thread (Coder's detail for a rejection) stays
- *   readable with tw_last_error_detail() on that thread.
+ *   share across threads (the first two are only read once made: change settings with
+ *   tw_settings_set before sharing them; a tw_authority serializes its own writes). A
+ *   tw_verdict is written by each call it is given to: one thread at a time. _free must not
+ *   race with other use of the same handle. Freeing a handle or a string twice is the
+ *   caller's bug, which the library cannot detect.
+ * - The last failed call on a thread stays readable on that thread: tw_last_error_detail()
+ *   (Coder's detail, or why the input was refused), tw_last_error_message() (Coder's
+ *   message) and tw_last_error_answer() (Coder's whole HTTP answer: status, body,
+ *   WWW-Authenticate).
  * - A panic inside the library never unwinds into C: the call returns TW_PANIC.
  *
  * The enum `tw` holds the status constants; functions return its typedef tw_status.
