@@ -1,16 +1,160 @@
 package tokenward
 
-/*
-#include <tokenward.h>
-*/
+// #include "gotw.h"
 import "C"
 
 import (
 	"context"
 	"net/http"
-	"runtime"
 	"strings"
+	"sync"
+	"unicode/utf8"
 )
+
+// TokenSource says where a request carried its token.
+type TokenSource int
+
+// Where ExtractToken found the token, in the order it looks.
+const (
+	// SourceCookie is the coder_session_token cookie.
+	SourceCookie TokenSource = C.TW_SOURCE_COOKIE
+	// SourceQuery is the coder_session_token query parameter.
+	SourceQuery TokenSource = C.TW_SOURCE_QUERY
+	// SourceHeader is the Coder-Session-Token header.
+	SourceHeader TokenSource = C.TW_SOURCE_HEADER
+	// SourceBearer is Authorization: Bearer <token>.
+	SourceBearer TokenSource = C.TW_SOURCE_BEARER
+	// SourceAccessToken is the access_token query parameter.
+	SourceAccessToken TokenSource = C.TW_SOURCE_ACCESS_TOKEN
+)
+
+// String names the source: "cookie", "query", "header", "bearer" or "access_token".
+func (s TokenSource) String() string {
+	switch s {
+	case SourceCookie:
+		return "cookie"
+	case SourceQuery:
+		return "query"
+	case SourceHeader:
+		return "header"
+	case SourceBearer:
+		return "bearer"
+	case SourceAccessToken:
+		return "access_token"
+	}
+	return "unknown"
+}
+
+// Header is one request header line, as received.
+type Header struct {
+	// Name is the header's name, matched ASCII case-insensitively.
+	Name string
+	// Value is its value.
+	Value string
+}
+
+// headerBuf lays out headers for the C helpers: names and values one after the other in buf,
+// their lengths in lens (Go memory holding no Go pointer, so it may be passed to C).
+type headerBuf struct {
+	buf  []byte
+	lens []C.size_t
+}
+
+var headerBufs = sync.Pool{New: func() any { return &headerBuf{} }}
+
+func (h *headerBuf) reset() {
+	h.buf = h.buf[:0]
+	h.lens = h.lens[:0]
+}
+
+func (h *headerBuf) add(name, value string) {
+	h.buf = append(h.buf, name...)
+	h.buf = append(h.buf, value...)
+	h.lens = append(h.lens, C.size_t(len(name)), C.size_t(len(value)))
+}
+
+// args are the pointers and count for a C helper (never NULL, even when empty).
+func (h *headerBuf) args() (*C.char, *C.size_t, C.size_t) {
+	bp, _ := cbytes(h.buf)
+	count := len(h.lens) / 2
+	if count == 0 {
+		var none C.size_t
+		return bp, &none, 0
+	}
+	return bp, &h.lens[0], C.size_t(count)
+}
+
+// release returns h to its pool, dropping a buffer grown unusually large.
+func (h *headerBuf) release() {
+	if cap(h.buf) <= 64<<10 {
+		headerBufs.Put(h)
+	}
+}
+
+// fromRequest fills h with the headers of r that hold a token (Cookie, Coder-Session-Token,
+// Authorization) and returns the raw query. The C ABI takes UTF-8: bytes that are not are
+// replaced (U+FFFD) so that another cookie's bytes cannot hide the token; a token is ASCII.
+func (h *headerBuf) fromRequest(r *http.Request) string {
+	h.reset()
+	for name, values := range r.Header {
+		// Only the headers the extraction reads: another header's bytes do not matter.
+		if !strings.EqualFold(name, "Cookie") && !strings.EqualFold(name, "Coder-Session-Token") &&
+			!strings.EqualFold(name, "Authorization") {
+			continue
+		}
+		for _, value := range values {
+			h.add(name, validUTF8(value))
+		}
+	}
+	if r.URL == nil {
+		return ""
+	}
+	return validUTF8(r.URL.RawQuery)
+}
+
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// ExtractToken finds the API token a request presents, as Coder's APITokenFromRequest: the
+// coder_session_token cookie, then that query parameter, the Coder-Session-Token header,
+// Authorization: Bearer, then the access_token query parameter. headers are the request's
+// header lines in the order received (every Cookie line included); rawQuery is the query
+// string without the '?', still percent-encoded. ErrMissing (Coder's detail) when it holds no
+// token. The token is a secret: never log it.
+func ExtractToken(headers []Header, rawQuery string) (string, TokenSource, error) {
+	h := headerBufs.Get().(*headerBuf)
+	defer h.release()
+	h.reset()
+	for _, header := range headers {
+		h.add(header.Name, header.Value)
+	}
+	return extract(h, rawQuery)
+}
+
+// TokenFromRequest is ExtractToken on r's Cookie, Coder-Session-Token and Authorization
+// headers and its raw query.
+func TokenFromRequest(r *http.Request) (string, TokenSource, error) {
+	h := headerBufs.Get().(*headerBuf)
+	defer h.release()
+	query := h.fromRequest(r)
+	return extract(h, query)
+}
+
+func extract(h *headerBuf, rawQuery string) (string, TokenSource, error) {
+	bp, lp, count := h.args()
+	qp, qn := cstr(rawQuery)
+	var out C.tw_str
+	var source C.uint32_t
+	var e C.gotw_error
+	if C.gotw_extract(bp, lp, count, qp, qn, &out, &source, &e) != C.TW_OK {
+		return "", 0, failure(&e)
+	}
+	return gostr(out), TokenSource(source), nil
+}
 
 type contextKey struct{}
 
@@ -23,34 +167,20 @@ func KeyFromContext(ctx context.Context) (*Key, bool) {
 
 // Middleware authenticates every request as Coder's API key middleware does: it finds the
 // token (the coder_session_token cookie, then that query parameter, the Coder-Session-Token
-// header, Authorization: Bearer, then the access_token query parameter), authenticates it
-// against a, and either passes the request on with the key in its context (KeyFromContext) or
-// answers Coder's failure: its status, WWW-Authenticate and JSON body, byte for byte.
+// header, Authorization: Bearer, then the access_token query parameter; see ExtractToken),
+// authenticates it against a (writing the refresh), and either passes the request on with the
+// key in its context (KeyFromContext) or answers Coder's failure byte for byte: its status,
+// Content-Type, WWW-Authenticate and JSON body. One call into C per request; the token never
+// enters Go's memory.
 //
 // r.RemoteAddr is recorded as given; a bare IP is stored as is, anything else (such as
 // "host:port") as 0.0.0.0, as in Coder. Put a real-IP middleware in front to record the IP.
 func Middleware(a *Authority) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token := extractToken(r)
-			key, got, err := a.authenticate(token, r.RemoteAddr)
+			key, err := a.authenticateRequest(r)
 			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			if got.err != nil && got.body == "" {
-				// Not a rejection: input the core refused (no token holds it).
-				http.Error(w, got.err.Error(), got.err.Status)
-				return
-			}
-			if got.err != nil {
-				h := w.Header()
-				if got.err.WWWAuthenticate != "" {
-					h.Set("WWW-Authenticate", got.err.WWWAuthenticate)
-				}
-				h.Set("Content-Type", "application/json; charset=utf-8")
-				w.WriteHeader(got.err.Status)
-				_, _ = w.Write([]byte(got.body))
+				WriteError(w, err)
 				return
 			}
 			defer key.Close()
@@ -59,38 +189,26 @@ func Middleware(a *Authority) func(http.Handler) http.Handler {
 	}
 }
 
-// extractToken runs tw_extract_token over the request's headers and raw query; "" when it
-// holds no token (then authenticating "" answers Coder's "missing").
-func extractToken(r *http.Request) string {
-	// The header structs point at the Go strings' bytes: pinned, so the (Go-allocated) array
-	// holding those pointers may be passed to C.
-	var pinner runtime.Pinner
-	defer pinner.Unpin()
-	headers := make([]C.tw_header, 0, len(r.Header)+1)
-	for name, values := range r.Header {
-		// Only the headers the extraction reads: another header's bytes (not UTF-8, say)
-		// must not stop it.
-		if !strings.EqualFold(name, "Cookie") && !strings.EqualFold(name, "Coder-Session-Token") &&
-			!strings.EqualFold(name, "Authorization") {
-			continue
-		}
-		np, nn := cstr(name)
-		pinner.Pin(np)
-		for _, value := range values {
-			vp, vn := cstr(value)
-			pinner.Pin(vp)
-			headers = append(headers, C.tw_header{name: np, name_len: nn, value: vp, value_len: vn})
-		}
+// authenticateRequest extracts and authenticates r's token in one C call.
+func (a *Authority) authenticateRequest(r *http.Request) (*Key, error) {
+	h := headerBufs.Get().(*headerBuf)
+	defer h.release()
+	query := h.fromRequest(r)
+	p, err := a.rlock()
+	if err != nil {
+		return nil, err
 	}
-	count := C.size_t(len(headers))
-	if len(headers) == 0 {
-		headers = append(headers, C.tw_header{}) // the array must not be NULL
+	defer a.mu.RUnlock()
+	bp, lp, count := h.args()
+	qp, qn := cstr(query)
+	rp, rn := cstr(r.RemoteAddr)
+	box := verdicts.Get().(*verdictBox)
+	var answer C.gotw_answer
+	var key *C.tw_key
+	C.gotw_middleware(p, bp, lp, count, qp, qn, rp, rn, box.ptr, &answer, &key)
+	verdicts.Put(box)
+	if _, failed := readAnswer(&answer); failed != nil {
+		return nil, failed
 	}
-	qp, qn := cstr(r.URL.RawQuery)
-	var out C.tw_str
-	var source C.uint32_t
-	if C.tw_extract_token(&headers[0], count, qp, qn, &out, &source) != C.TW_OK {
-		return ""
-	}
-	return gostr(out)
+	return &Key{ptr: key}, nil
 }

@@ -1,6 +1,10 @@
 // Package tokenward binds the tokenward C ABI (include/tokenward.h): Coder-compatible API keys
 // and session tokens.
 //
+// Every rule (parsing, hashing, the checks and their order, the refresh, lifetimes, scopes,
+// Coder's error answers) runs in the library; this package only converts Go values to the C
+// ABI's and its statuses to errors.
+//
 // It links the static library libtokenward.a through cgo. Build that first (cargo build --lib
 // in the repository root) and point the linker at a directory that holds it, and not
 // libtokenward.so:
@@ -9,51 +13,40 @@
 //
 // Handles (Key, Settings, Authority) hold memory owned by the library. They have no
 // finalizers: release each with Close, which may be called more than once. Every handle is
-// safe for concurrent use, Close included.
+// safe for concurrent use, Close included; a handle used after Close returns ErrClosed.
+//
+// Failures are *Error values: errors.Is matches them against the sentinels (ErrExpired,
+// ErrForbidden, ...) and errors.As gives the code, Coder's HTTP status, message, detail,
+// WWW-Authenticate and JSON body. No error carries a token's secret.
 package tokenward
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -ltokenward -lm -ldl -lpthread
-#include <tokenward.h>
-
-// What one verifying call answers, gathered in C so that Go crosses into C once per check:
-// the status, the refresh (with its IP when there is one) and, for a failed call, the
-// thread's error detail, read on the thread that failed.
-typedef struct {
-	tw_status status;
-	tw_update update;
-	tw_str ip;
-	tw_str detail;
-} gotw_answer;
-
-static void gotw_read(tw_status status, const tw_verdict *verdict, gotw_answer *answer) {
-	answer->status = status;
-	if (status != TW_OK) {
-		tw_last_error_detail(&answer->detail);
-		return;
-	}
-	tw_verdict_update(verdict, &answer->update);
-	if (answer->update.present) tw_verdict_update_ip(verdict, &answer->ip);
-}
-
-static void gotw_verify_record(const char *presented, size_t presented_len, const tw_key *key,
-		const tw_settings *settings, int64_t now_micros, const char *remote_addr,
-		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer) {
-	gotw_read(tw_verify_record(presented, presented_len, key, settings, now_micros,
-			remote_addr, remote_addr_len, verdict), verdict, answer);
-}
-
-static void gotw_authenticate(const tw_authority *authority, const char *presented,
-		size_t presented_len, const char *remote_addr, size_t remote_addr_len,
-		tw_verdict *verdict, gotw_answer *answer) {
-	gotw_read(tw_authority_authenticate(authority, presented, presented_len, remote_addr,
-			remote_addr_len, verdict), verdict, answer);
-}
+#cgo noescape gotw_verify_record
+#cgo nocallback gotw_verify_record
+#cgo noescape gotw_authenticate
+#cgo nocallback gotw_authenticate
+#cgo noescape gotw_middleware
+#cgo nocallback gotw_middleware
+#cgo noescape gotw_extract
+#cgo nocallback gotw_extract
+#cgo noescape gotw_parse
+#cgo nocallback gotw_parse
+#cgo noescape gotw_parse_strict
+#cgo nocallback gotw_parse_strict
+#cgo noescape gotw_hash_secret
+#cgo nocallback gotw_hash_secret
+#cgo noescape gotw_duration_parse
+#cgo nocallback gotw_duration_parse
+#cgo noescape gotw_duration_format
+#cgo nocallback gotw_duration_format
+#include "gotw.h"
 */
 import "C"
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -81,7 +74,15 @@ func cbytes(b []byte) (*C.char, C.size_t) {
 	return (*C.char)(unsafe.Pointer(unsafe.SliceData(b))), C.size_t(len(b))
 }
 
-// gostr copies a library-owned string into Go and releases it.
+// coptional is cstr, with NULL for "" (a column default in tw_key_new).
+func coptional(s string) (*C.char, C.size_t) {
+	if s == "" {
+		return nil, 0
+	}
+	return cstr(s)
+}
+
+// gostr copies a library-owned string into Go and releases it (the library wipes it).
 func gostr(s C.tw_str) string {
 	if s.ptr == nil {
 		return ""
@@ -91,32 +92,39 @@ func gostr(s C.tw_str) string {
 	return out
 }
 
+// gobytes is gostr for a []byte.
+func gobytes(s C.tw_str) []byte {
+	if s.ptr == nil {
+		return nil
+	}
+	out := C.GoBytes(unsafe.Pointer(s.ptr), C.int(s.len))
+	C.tw_str_free(s)
+	return out
+}
+
 // statusName is tw_status_name.
 func statusName(code C.tw_status) string {
 	return C.GoString(C.tw_status_name(C.uint32_t(code)))
 }
 
-// call runs f, which makes one C call, on a locked OS thread, and turns a failed status into
-// an *Error carrying tw_last_error_detail (which is per thread, so it must be read on the
-// thread that failed).
-func call(f func() C.tw_status) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	status := f()
-	if status == C.TW_OK {
-		return nil
-	}
-	var detail C.tw_str
-	C.tw_last_error_detail(&detail)
-	return &Error{
-		Code:   int(status),
-		Name:   statusName(status),
-		Status: httpStatus(int(status)),
-		Detail: gostr(detail),
-	}
-}
+// Seconds beyond which a time's microseconds do not fit in an int64.
+const (
+	maxMicrosSeconds = math.MaxInt64/1_000_000 - 1
+	minMicrosSeconds = math.MinInt64/1_000_000 + 1
+)
 
-func toMicros(t time.Time) C.int64_t { return C.int64_t(t.UnixMicro()) }
+// toMicros is t in microseconds since the Unix epoch. A time beyond what an int64 holds (about
+// 292,000 years from 1970) becomes the extreme int64, which the library refuses as out of
+// range, rather than wrapping around.
+func toMicros(t time.Time) C.int64_t {
+	switch s := t.Unix(); {
+	case s > maxMicrosSeconds:
+		return math.MaxInt64
+	case s < minMicrosSeconds:
+		return math.MinInt64
+	}
+	return C.int64_t(t.UnixMicro())
+}
 
 func fromMicros(m C.int64_t) time.Time { return time.UnixMicro(int64(m)).UTC() }
 
@@ -124,10 +132,23 @@ func fromMicros(m C.int64_t) time.Time { return time.UnixMicro(int64(m)).UTC() }
 // alphabet check). On failure the error is ErrInvalidToken with Coder's words as its Detail.
 func Parse(token string) (id, secret string, err error) {
 	var cid, csecret C.tw_str
+	var e C.gotw_error
 	p, n := cstr(token)
-	err = call(func() C.tw_status { return C.tw_parse(p, n, &cid, &csecret) })
-	if err != nil {
-		return "", "", err
+	if C.gotw_parse(p, n, &cid, &csecret, &e) != C.TW_OK {
+		return "", "", failure(&e)
+	}
+	return gostr(cid), gostr(csecret), nil
+}
+
+// ParseStrict is Parse that also refuses a token whose characters are not all of the alphabet
+// tokens are generated from (0-9A-Za-z): for checking a token before storing or showing it.
+// Authentication takes what Parse takes, as Coder does.
+func ParseStrict(token string) (id, secret string, err error) {
+	var cid, csecret C.tw_str
+	var e C.gotw_error
+	p, n := cstr(token)
+	if C.gotw_parse_strict(p, n, &cid, &csecret, &e) != C.TW_OK {
+		return "", "", failure(&e)
 	}
 	return gostr(cid), gostr(csecret), nil
 }
@@ -136,178 +157,69 @@ func Parse(token string) (id, secret string, err error) {
 // is not UTF-8 is ErrInvalidUTF8 (no token holds one).
 func HashSecret(secret string) ([32]byte, error) {
 	var out [32]byte
+	var e C.gotw_error
 	p, n := cstr(secret)
-	err := call(func() C.tw_status {
-		return C.tw_hash_secret(p, n, (*C.uint8_t)(unsafe.Pointer(&out[0])), C.size_t(len(out)))
-	})
-	return out, err
+	if C.gotw_hash_secret(p, n, (*C.uint8_t)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &e) != C.TW_OK {
+		return [32]byte{}, failure(&e)
+	}
+	return out, nil
 }
 
-// Generate mints a new random token, `<id>-<secret>`. Show it to its owner once; store only
-// HashSecret of the secret.
+// Generate mints a new random token, `<id>-<secret>`, from the operating system's random
+// source. Show it to its owner once; store only HashSecret of the secret.
 func Generate() (string, error) {
 	var out C.tw_str
-	if err := call(func() C.tw_status { return C.tw_generate(&out) }); err != nil {
-		return "", err
+	var e C.gotw_error
+	if C.gotw_generate(&out, &e) != C.TW_OK {
+		return "", failure(&e)
 	}
 	return gostr(out), nil
 }
 
-// Settings are Coder's deployment settings. Release them with Close.
-type Settings struct {
-	mu  sync.RWMutex
-	ptr *C.tw_settings
+// ParseDuration parses a Go duration ("90m", "1h30m") as Coder reads its settings: Go's
+// time.ParseDuration plus the units d (24h) and y (8760h). A text that is not one is
+// ErrInvalidDuration, with Go's message as its Detail.
+func ParseDuration(text string) (time.Duration, error) {
+	var nanos C.int64_t
+	var e C.gotw_error
+	p, n := cstr(text)
+	if C.gotw_duration_parse(p, n, &nanos, &e) != C.TW_OK {
+		return 0, failure(&e)
+	}
+	return time.Duration(nanos), nil
 }
 
-// SettingsFromJSON reads settings from a JSON object (session_duration,
-// disable_session_expiry_refresh, default_token_lifetime, max_token_lifetime,
-// max_admin_token_lifetime, api_keys_retention as Go durations such as "24h", access_url);
-// absent fields take Coder's defaults, so `{}` gives the defaults.
-func SettingsFromJSON(data []byte) (*Settings, error) {
-	var out *C.tw_settings
-	p, n := cbytes(data)
-	if err := call(func() C.tw_status { return C.tw_settings_from_json(p, n, &out) }); err != nil {
-		return nil, err
-	}
-	return &Settings{ptr: out}, nil
-}
-
-// Close releases the settings. Later calls do nothing.
-func (s *Settings) Close() {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	C.tw_settings_free(s.ptr)
-	s.ptr = nil
-}
-
-// lock read-locks s and returns its pointer (NULL for nil settings: Coder's defaults).
-func (s *Settings) lock() (*C.tw_settings, func(), error) {
-	if s == nil {
-		return nil, func() {}, nil
-	}
-	s.mu.RLock()
-	if s.ptr == nil {
-		s.mu.RUnlock()
-		return nil, nil, ErrClosed
-	}
-	return s.ptr, s.mu.RUnlock, nil
-}
-
-// Key is one key record (a row of Coder's api_keys). Release it with Close.
-type Key struct {
-	mu  sync.RWMutex
-	ptr *C.tw_key
-}
-
-// KeyFromJSON reads a key record from its storage form (every column, hashed_secret as
-// lower-case hex, times as RFC 3339). ErrInvalidKey when it does not decode.
-func KeyFromJSON(data []byte) (*Key, error) {
-	var out *C.tw_key
-	p, n := cbytes(data)
-	if err := call(func() C.tw_status { return C.tw_key_from_json(p, n, &out) }); err != nil {
-		return nil, err
-	}
-	return &Key{ptr: out}, nil
-}
-
-// Close releases the key. Later calls do nothing.
-func (k *Key) Close() {
-	if k == nil {
-		return
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	C.tw_key_free(k.ptr)
-	k.ptr = nil
-}
-
-func (k *Key) lock() (*C.tw_key, func(), error) {
-	if k == nil {
-		return nil, func() {}, nil
-	}
-	k.mu.RLock()
-	if k.ptr == nil {
-		k.mu.RUnlock()
-		return nil, nil, ErrClosed
-	}
-	return k.ptr, k.mu.RUnlock, nil
-}
-
-func (k *Key) text(get func(*C.tw_key, *C.tw_str) C.tw_status) (string, error) {
-	if k == nil {
-		return "", ErrClosed
-	}
-	ptr, unlock, err := k.lock()
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
+// FormatDuration formats d as Go's Duration.String does ("1h30m0s", "1.5µs", "0s"), as
+// Coder's messages print durations.
+func FormatDuration(d time.Duration) string {
 	var out C.tw_str
-	if err := call(func() C.tw_status { return get(ptr, &out) }); err != nil {
-		return "", err
+	var e C.gotw_error
+	if C.gotw_duration_format(C.int64_t(d), &out, &e) != C.TW_OK {
+		// Cannot fail for an int64 and a writable out-parameter; the library's own words.
+		return failure(&e).Error()
 	}
-	return gostr(out), nil
-}
-
-// ID is the key's id (10 bytes, not secret).
-func (k *Key) ID() (string, error) {
-	return k.text(func(p *C.tw_key, s *C.tw_str) C.tw_status { return C.tw_key_id(p, s) })
-}
-
-// UserID is the key's owner.
-func (k *Key) UserID() (string, error) {
-	return k.text(func(p *C.tw_key, s *C.tw_str) C.tw_status { return C.tw_key_user_id(p, s) })
-}
-
-// LoginType is password, github, oidc, token, none or oauth2_provider_app.
-func (k *Key) LoginType() (string, error) {
-	return k.text(func(p *C.tw_key, s *C.tw_str) C.tw_status { return C.tw_key_login_type(p, s) })
-}
-
-// JSON is codersdk's APIKey JSON of the key: its public view, without hash or IP address.
-func (k *Key) JSON() ([]byte, error) {
-	s, err := k.text(func(p *C.tw_key, s *C.tw_str) C.tw_status { return C.tw_key_to_json(p, s) })
-	return []byte(s), err
-}
-
-// ExpiresAt is the key's absolute expiry.
-func (k *Key) ExpiresAt() (time.Time, error) {
-	if k == nil {
-		return time.Time{}, ErrClosed
-	}
-	ptr, unlock, err := k.lock()
-	if err != nil {
-		return time.Time{}, err
-	}
-	defer unlock()
-	var m C.int64_t
-	if err := call(func() C.tw_status { return C.tw_key_expires_at(ptr, &m) }); err != nil {
-		return time.Time{}, err
-	}
-	return fromMicros(m), nil
+	return gostr(out)
 }
 
 // Update is the refresh a verified key needs written back (Coder's UpdateAPIKeyByID).
 type Update struct {
-	LastUsed  time.Time
+	// LastUsed is the new last_used.
+	LastUsed time.Time
+	// ExpiresAt is the new expires_at.
 	ExpiresAt time.Time
-	// The expires_at the decision was made on: write ExpiresAt only while the row still has
-	// this value, so a concurrent expire stands.
+	// PreviousExpiresAt is the expires_at the decision was made on: write ExpiresAt only
+	// while the row still has this value, so a concurrent expire stands.
 	PreviousExpiresAt time.Time
-	// Canonical bare IP, "0.0.0.0" when the remote address was not one.
+	// IPAddress is the canonical bare IP, "0.0.0.0" when the remote address was not one.
 	IPAddress string
 }
 
-// Verdict is a verified token: the refresh to write back, nil when there is none.
-type Verdict struct {
-	Update *Update
-}
+// verdictBox holds one C verdict for the pool.
+type verdictBox struct{ ptr *C.tw_verdict }
 
 // verdicts holds reusable C verdicts: a verified token then costs no allocation in C. A
-// verdict the pool drops is freed by its cleanup.
+// verdict the pool drops is freed by its cleanup (the only finalizer-like hook in the
+// package: a pooled verdict has no owner to call Close).
 var verdicts = sync.Pool{New: func() any {
 	box := &verdictBox{}
 	if C.tw_verdict_new(&box.ptr) != C.TW_OK {
@@ -317,101 +229,59 @@ var verdicts = sync.Pool{New: func() any {
 	return box
 }}
 
-type verdictBox struct{ ptr *C.tw_verdict }
-
-// verdict is what one verifying call answered: the refresh when verified, else the failure
-// (with Coder's answer and body when the verdict holds one).
-type verdict struct {
-	update *Update
-	err    *Error
-	body   string
-}
-
-// verify runs one verifying call (f, a gotw_ function) with a pooled verdict and reads it.
-func verify(f func(*C.tw_verdict, *C.gotw_answer)) verdict {
-	box := verdicts.Get().(*verdictBox)
-	defer verdicts.Put(box)
-	var answer C.gotw_answer
-	f(box.ptr, &answer)
-	if answer.status == C.TW_OK {
-		var got verdict
-		if bool(answer.update.present) {
-			got.update = &Update{
-				LastUsed:          fromMicros(answer.update.last_used_micros),
-				ExpiresAt:         fromMicros(answer.update.expires_at_micros),
-				PreviousExpiresAt: fromMicros(answer.update.previous_expires_at_micros),
-				IPAddress:         gostr(answer.ip),
-			}
-		}
-		return got
+// readAnswer turns what a verifying helper answered into the refresh or the failure. A
+// verified token with nothing to write allocates nothing here.
+func readAnswer(answer *C.gotw_answer) (*Update, *Error) {
+	if answer.err.status != C.TW_OK {
+		return nil, failure(&answer.err)
 	}
-	detail := gostr(answer.detail)
-	return readFailure(box.ptr, answer.status, detail)
-}
-
-// readFailure reads the failure of a call that returned status: Coder's answer when the
-// verdict holds one (a rejection, a store failure), else detail alone.
-func readFailure(v *C.tw_verdict, status C.tw_status, detail string) verdict {
-	code := int(status)
-	failure := &Error{Code: code, Name: statusName(status), Status: httpStatus(code), Detail: detail}
-	var held C.tw_status
-	if C.tw_verdict_code(v, &held) != C.TW_OK {
-		return verdict{err: failure} // bad input: the verdict is empty
+	if !bool(answer.update.present) {
+		return nil, nil
 	}
-	var http C.uint16_t
-	var msg, www, body C.tw_str
-	C.tw_verdict_http_status(v, &http)
-	C.tw_verdict_message(v, &msg)
-	C.tw_verdict_www_authenticate(v, &www)
-	C.tw_verdict_body(v, &body)
-	failure.Status = int(http)
-	failure.Message = gostr(msg)
-	failure.WWWAuthenticate = gostr(www)
-	return verdict{err: failure, body: gostr(body)}
-}
-
-// authenticateWith runs tw_authority_authenticate on p; the key only when verified.
-func authenticateWith(p *C.tw_authority, presented, remoteAddr string) (verdict, *Key) {
-	var key *Key
-	pp, pn := cstr(presented)
-	rp, rn := cstr(remoteAddr)
-	got := verify(func(v *C.tw_verdict, answer *C.gotw_answer) {
-		C.gotw_authenticate(p, pp, pn, rp, rn, v, answer)
-		if answer.status == C.TW_OK {
-			var k *C.tw_key
-			if C.tw_verdict_key(v, &k) == C.TW_OK {
-				key = &Key{ptr: k}
-			}
-		}
-	})
-	return got, key
+	return &Update{
+		LastUsed:          fromMicros(answer.update.last_used_micros),
+		ExpiresAt:         fromMicros(answer.update.expires_at_micros),
+		PreviousExpiresAt: fromMicros(answer.update.previous_expires_at_micros),
+		IPAddress:         gostr(answer.ip),
+	}, nil
 }
 
 // VerifyRecord checks a presented token against the record the host fetched for its id (nil
 // when there is none), in Coder's order: missing, malformed, unknown key, invalid secret,
-// expired; then decides the refresh. settings nil means Coder's defaults. A rejection is an
-// *Error (ErrMissing, ...) carrying Coder's status, message, detail and WWW-Authenticate.
-func VerifyRecord(presented string, key *Key, now time.Time, settings *Settings, remoteAddr string) (*Verdict, error) {
-	kp, kunlock, err := key.lock()
-	if err != nil {
-		return nil, err
+// expired; then decides the refresh. settings nil means Coder's defaults; remoteAddr is the
+// request's remote address, recorded when last_used moves.
+//
+// A verified token returns the refresh to write back, or nil when there is nothing to write.
+// A rejection is an *Error (ErrMissing, ErrMalformed, ErrUnknownKey, ErrInvalidSecret,
+// ErrExpired) carrying Coder's 401 answer: status, message, detail, WWW-Authenticate, body.
+//
+// One call into C, no allocation when there is nothing to write; safe for concurrent use.
+func VerifyRecord(presented string, key *Key, now time.Time, settings *Settings, remoteAddr string) (*Update, error) {
+	var kp *C.tw_key
+	if key != nil {
+		key.mu.RLock()
+		defer key.mu.RUnlock()
+		if kp = key.ptr; kp == nil {
+			return nil, ErrClosed
+		}
 	}
-	defer kunlock()
-	sp, sunlock, err := settings.lock()
-	if err != nil {
-		return nil, err
+	var sp *C.tw_settings
+	if settings != nil {
+		settings.mu.RLock()
+		defer settings.mu.RUnlock()
+		if sp = settings.ptr; sp == nil {
+			return nil, ErrClosed
+		}
 	}
-	defer sunlock()
 	pp, pn := cstr(presented)
 	rp, rn := cstr(remoteAddr)
-	got := verify(func(v *C.tw_verdict, answer *C.gotw_answer) {
-		C.gotw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, v, answer)
-	})
-	if got.err != nil {
-		return nil, got.err
+	box := verdicts.Get().(*verdictBox)
+	var answer C.gotw_answer
+	C.gotw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, box.ptr, &answer)
+	verdicts.Put(box)
+	update, err := readAnswer(&answer)
+	if err != nil {
+		return nil, err
 	}
-	return &Verdict{Update: got.update}, nil
+	return update, nil
 }
-
-// statusNameInt is tw_status_name for a Go int.
-func statusNameInt(code int) string { return statusName(C.tw_status(code)) }

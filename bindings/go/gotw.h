@@ -1,0 +1,145 @@
+/*
+ * The Go binding's C helpers (gotw.c), over include/tokenward.h.
+ *
+ * The library keeps the detail, message and HTTP answer of a failed call per OS thread. A
+ * goroutine may move to another thread between two cgo calls, so each helper makes one library
+ * call and, when it fails, reads what the thread kept in the same C call (gotw_fail). A
+ * verifying helper also reads the verdict there: Go crosses into C once per check.
+ */
+
+#ifndef GOTW_H
+#define GOTW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tokenward.h>
+
+/* A failed call: its status, Coder's HTTP answer (status, JSON body, WWW-Authenticate), and
+ * the message and detail. Every string is library-owned (tw_str_free). */
+typedef struct {
+	tw_status status;
+	uint16_t http;
+	tw_str message;
+	tw_str detail;
+	tw_str body;
+	tw_str www;
+} gotw_error;
+
+/* What a verifying call answered: on success the refresh (and its IP when there is one), else
+ * the failure. */
+typedef struct {
+	tw_update update;
+	tw_str ip;
+	gotw_error err;
+} gotw_answer;
+
+/* Reads the thread's last failure into *e when status is not TW_OK (settings, NULL for the
+ * defaults, give the challenge's access URL); returns status. */
+tw_status gotw_fail(tw_status status, const tw_settings *settings, gotw_error *e);
+
+/* Verifying calls: the answer, read in the same C call. */
+void gotw_verify_record(const char *presented, size_t presented_len, const tw_key *key,
+		const tw_settings *settings, int64_t now_micros, const char *remote_addr,
+		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer);
+void gotw_authenticate(const tw_authority *authority, const char *presented,
+		size_t presented_len, const char *remote_addr, size_t remote_addr_len,
+		tw_verdict *verdict, gotw_answer *answer, tw_key **key);
+
+/* The headers of a request for tw_extract_token, from Go memory that holds no Go pointer:
+ * count pairs, the i-th name lens[2i] bytes and its value lens[2i+1] bytes, one after the
+ * other in buf. */
+tw_status gotw_extract(const char *buf, const size_t *lens, size_t count, const char *query,
+		size_t query_len, tw_str *out_token, uint32_t *out_source, gotw_error *e);
+
+/* What the middleware does per request, in one C call: extracts the token from the headers
+ * (as gotw_extract) and the query, authenticates it (no token: authenticates "", Coder's
+ * "missing"), wipes it, and on success writes the stored key to *key. The token never
+ * reaches Go's memory. */
+void gotw_middleware(const tw_authority *authority, const char *buf, const size_t *lens,
+		size_t count, const char *query, size_t query_len, const char *remote_addr,
+		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer, tw_key **key);
+
+/* Every other call that can fail: the library function of the same name, then gotw_fail. */
+tw_status gotw_parse(const char *token, size_t token_len, tw_str *id, tw_str *secret,
+		gotw_error *e);
+tw_status gotw_parse_strict(const char *token, size_t token_len, tw_str *id, tw_str *secret,
+		gotw_error *e);
+tw_status gotw_hash_secret(const char *secret, size_t secret_len, uint8_t *out, size_t out_len,
+		gotw_error *e);
+tw_status gotw_generate(tw_str *out, gotw_error *e);
+tw_status gotw_duration_parse(const char *text, size_t text_len, int64_t *out_nanos,
+		gotw_error *e);
+tw_status gotw_duration_format(int64_t nanos, tw_str *out, gotw_error *e);
+
+tw_status gotw_settings_default(tw_settings **out, gotw_error *e);
+tw_status gotw_settings_from_env(tw_settings **out, gotw_error *e);
+tw_status gotw_settings_from_json(const char *json, size_t json_len, tw_settings **out,
+		gotw_error *e);
+tw_status gotw_settings_set(tw_settings *settings, const char *name, size_t name_len,
+		const char *value, size_t value_len, gotw_error *e);
+tw_status gotw_settings_to_json(const tw_settings *settings, tw_str *out, gotw_error *e);
+
+tw_status gotw_key_from_json(const char *json, size_t json_len, tw_key **out, gotw_error *e);
+/* tw_key_new, its tw_key_fields built here from the arguments (a NULL token_name or
+ * ip_address takes the column default). */
+tw_status gotw_key_new(const char *id, size_t id_len, const uint8_t *hashed_secret,
+		size_t hashed_secret_len, const char *user_id, size_t user_id_len,
+		const char *login_type, size_t login_type_len, int64_t created_at_micros,
+		int64_t expires_at_micros, int64_t last_used_micros, int64_t lifetime_seconds,
+		const char *token_name, size_t token_name_len, const char *ip_address,
+		size_t ip_address_len, tw_key **out, gotw_error *e);
+/* One text column of a key (GOTW_KEY_*), one time column in microseconds. */
+enum {
+	GOTW_KEY_ID,
+	GOTW_KEY_USER_ID,
+	GOTW_KEY_LOGIN_TYPE,
+	GOTW_KEY_TOKEN_NAME,
+	GOTW_KEY_IP_ADDRESS,
+	GOTW_KEY_JSON,
+	GOTW_KEY_STORAGE_JSON,
+	GOTW_KEY_EXPIRES_AT,
+	GOTW_KEY_LAST_USED,
+	GOTW_KEY_CREATED_AT,
+	GOTW_KEY_UPDATED_AT,
+	GOTW_KEY_LIFETIME_SECONDS
+};
+tw_status gotw_key_text(const tw_key *key, int field, tw_str *out, gotw_error *e);
+tw_status gotw_key_int(const tw_key *key, int field, int64_t *out, gotw_error *e);
+tw_status gotw_key_hashed_secret(const tw_key *key, uint8_t *out, size_t out_len,
+		size_t *out_len_needed, gotw_error *e);
+
+tw_status gotw_authority_open(const char *url, size_t url_len, const tw_settings *settings,
+		tw_authority **out, gotw_error *e);
+tw_status gotw_authority_create_token(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *target_json, size_t target_json_len,
+		const char *request_json, size_t request_json_len, const char *remote_addr,
+		size_t remote_addr_len, tw_str *out_token, tw_key **out_key, gotw_error *e);
+tw_status gotw_authority_create_session(const tw_authority *authority, const char *user_json,
+		size_t user_json_len, const char *login_type, size_t login_type_len,
+		const char *remote_addr, size_t remote_addr_len, tw_str *out_token,
+		tw_key **out_key, gotw_error *e);
+tw_status gotw_authority_create_session_key(const tw_authority *authority,
+		const char *user_json, size_t user_json_len, const char *remote_addr,
+		size_t remote_addr_len, tw_str *out_token, tw_key **out_key, gotw_error *e);
+tw_status gotw_authority_list_tokens(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *options_json, size_t options_json_len,
+		tw_str *out, gotw_error *e);
+tw_status gotw_authority_expire(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *id, size_t id_len, gotw_error *e);
+tw_status gotw_authority_delete(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *id, size_t id_len, gotw_error *e);
+tw_status gotw_authority_purge(const tw_authority *authority, uint64_t *out_count,
+		gotw_error *e);
+tw_status gotw_authority_token_config(const tw_authority *authority, const char *user_json,
+		size_t user_json_len, int64_t *out_max_lifetime_nanos, gotw_error *e);
+tw_status gotw_authority_get_key(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *id, size_t id_len, tw_key **out_key,
+		gotw_error *e);
+tw_status gotw_authority_find_token(const tw_authority *authority, const char *actor_json,
+		size_t actor_json_len, const char *user_id, size_t user_id_len,
+		const char *name_or_id, size_t name_or_id_len, tw_key **out_key, gotw_error *e);
+tw_status gotw_authority_delete_user_keys(const tw_authority *authority, const char *user_id,
+		size_t user_id_len, uint64_t *out_count, gotw_error *e);
+
+#endif /* GOTW_H */
