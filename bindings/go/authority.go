@@ -64,7 +64,7 @@ type TokenConfig struct {
 // expires and deletes them. Safe for concurrent use; release it with Close.
 type Authority struct {
 	mu  sync.RWMutex
-	ptr *C.tw_authority
+	ptr C.uintptr_t
 }
 
 // Open opens an authority over the store url names: ":memory:" (a new in-memory store, gone
@@ -77,7 +77,7 @@ func Open(url string, settings *Settings) (*Authority, error) {
 		return nil, err
 	}
 	defer unlock()
-	var out *C.tw_authority
+	var out C.uintptr_t
 	var e C.gotw_error
 	up, un := cstr(url)
 	if C.gotw_authority_open(up, un, sp, &out, &e) != C.TW_OK {
@@ -94,26 +94,26 @@ func (a *Authority) Close() {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	C.tw_authority_free(a.ptr)
-	a.ptr = nil
+	C.gotw_authority_free(a.ptr)
+	a.ptr = 0
 }
 
 // rlock read-locks a against Close and returns its handle; the caller unlocks a.mu unless
 // there is an error.
-func (a *Authority) rlock() (*C.tw_authority, error) {
+func (a *Authority) rlock() (C.uintptr_t, error) {
 	if a == nil {
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	a.mu.RLock()
-	if a.ptr == nil {
+	if a.ptr == 0 {
 		a.mu.RUnlock()
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	return a.ptr, nil
 }
 
 // minted reads what a minting call wrote: the token text and the key.
-func minted(status C.tw_status, token C.tw_str, key *C.tw_key, e *C.gotw_error) (string, *Key, error) {
+func minted(status C.tw_status, token C.tw_str, key C.uintptr_t, e *C.gotw_error) (string, *Key, error) {
 	if status != C.TW_OK {
 		return "", nil, failure(e)
 	}
@@ -142,7 +142,7 @@ func (a *Authority) CreateToken(actor, target User, req TokenRequest, remoteAddr
 	qp, qn := cbytes(reqJSON)
 	rp, rn := cstr(remoteAddr)
 	var token C.tw_str
-	var key *C.tw_key
+	var key C.uintptr_t
 	var e C.gotw_error
 	status := C.gotw_authority_create_token(p, ap, an, tp, tn, qp, qn, rp, rn, &token, &key, &e)
 	return minted(status, token, key, &e)
@@ -163,7 +163,7 @@ func (a *Authority) CreateSession(user User, loginType, remoteAddr string) (stri
 	lp, ln := cstr(loginType)
 	rp, rn := cstr(remoteAddr)
 	var token C.tw_str
-	var key *C.tw_key
+	var key C.uintptr_t
 	var e C.gotw_error
 	status := C.gotw_authority_create_session(p, up, un, lp, ln, rp, rn, &token, &key, &e)
 	return minted(status, token, key, &e)
@@ -182,7 +182,7 @@ func (a *Authority) CreateSessionKey(user User, remoteAddr string) (string, *Key
 	up, un := cbytes(userJSON)
 	rp, rn := cstr(remoteAddr)
 	var token C.tw_str
-	var key *C.tw_key
+	var key C.uintptr_t
 	var e C.gotw_error
 	status := C.gotw_authority_create_session_key(p, up, un, rp, rn, &token, &key, &e)
 	return minted(status, token, key, &e)
@@ -201,15 +201,13 @@ func (a *Authority) Authenticate(presented, remoteAddr string) (*Key, *Update, e
 	defer a.mu.RUnlock()
 	pp, pn := cstr(presented)
 	rp, rn := cstr(remoteAddr)
-	box := verdicts.Get().(*verdictBox)
-	var answer C.gotw_answer
-	var key *C.tw_key
-	C.gotw_authenticate(p, pp, pn, rp, rn, box.ptr, &answer, &key)
-	verdicts.Put(box)
-	update, failed := readAnswer(&answer)
+	var result C.gotw_result
+	C.gotw_authenticate(p, pp, pn, rp, rn, &result)
+	update, failed := readResult(&result)
 	if failed != nil {
 		return nil, nil, failed
 	}
+	key := result.key
 	return &Key{ptr: key}, update, nil
 }
 
@@ -276,7 +274,7 @@ func (a *Authority) GetKey(actor User, id string) (*Key, error) {
 	defer a.mu.RUnlock()
 	ap, an := cbytes(actorJSON)
 	ip, in := cstr(id)
-	var key *C.tw_key
+	var key C.uintptr_t
 	var e C.gotw_error
 	if C.gotw_authority_get_key(p, ap, an, ip, in, &key, &e) != C.TW_OK {
 		return nil, failure(&e)
@@ -298,7 +296,7 @@ func (a *Authority) FindToken(actor User, userID, nameOrID string) (*Key, error)
 	ap, an := cbytes(actorJSON)
 	up, un := cstr(userID)
 	np, nn := cstr(nameOrID)
-	var key *C.tw_key
+	var key C.uintptr_t
 	var e C.gotw_error
 	if C.gotw_authority_find_token(p, ap, an, up, un, np, nn, &key, &e) != C.TW_OK {
 		return nil, failure(&e)

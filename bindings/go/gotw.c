@@ -1,8 +1,21 @@
 // The Go binding's C helpers: see gotw.h.
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "gotw.h"
+
+#define KEY(address) ((const tw_key *)(address))
+#define SETTINGS(address) ((const tw_settings *)(address))
+#define AUTHORITY(address) ((const tw_authority *)(address))
+
+// Memory for a few bytes has run out: stop, as Rust and Go do.
+static void *must(void *p) {
+	if (p == NULL) {
+		abort();
+	}
+	return p;
+}
 
 tw_status gotw_fail(tw_status status, const tw_settings *settings, gotw_error *e) {
 	if (status == TW_OK) {
@@ -18,21 +31,61 @@ tw_status gotw_fail(tw_status status, const tw_settings *settings, gotw_error *e
 	return status;
 }
 
-// Reads what a verifying call answered into *a: the refresh when it verified, else the
+// ---------------------------------------------------------------------------------------------
+// The calling thread's verdict, made on its first verifying call and freed when it exits.
+
+static pthread_key_t verdict_key;
+static pthread_once_t verdict_once = PTHREAD_ONCE_INIT;
+static __thread tw_verdict *thread_verdict;
+
+static void free_verdict(void *verdict) {
+	tw_verdict_free(verdict);
+}
+
+static void make_verdict_key(void) {
+	if (pthread_key_create(&verdict_key, free_verdict) != 0) {
+		abort();
+	}
+}
+
+static tw_verdict *this_thread_verdict(void) {
+	if (thread_verdict == NULL) {
+		pthread_once(&verdict_once, make_verdict_key);
+		if (tw_verdict_new(&thread_verdict) != TW_OK) {
+			abort(); // out of memory
+		}
+		pthread_setspecific(verdict_key, thread_verdict);
+	}
+	return thread_verdict;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verifying calls.
+
+// Reads what a verifying call answered into *r: the refresh when it verified, else the
 // failure. When the verdict holds Coder's answer (a rejection, or a store failure in
 // tw_authority_authenticate), its HTTP answer replaces the thread's: it was made with the
 // settings the check used (an authority's own).
 static void read_answer(tw_status status, const tw_verdict *verdict, const tw_settings *settings,
-		gotw_answer *a) {
-	a->err.status = status;
+		gotw_result *r) {
+	r->status = status;
 	if (status == TW_OK) {
-		tw_verdict_update(verdict, &a->update);
-		if (a->update.present) {
-			tw_verdict_update_ip(verdict, &a->ip);
+		tw_update update;
+		if (tw_verdict_update(verdict, &update) != TW_OK || !update.present) {
+			return;
 		}
+		r->present = true;
+		r->last_used_micros = update.last_used_micros;
+		r->expires_at_micros = update.expires_at_micros;
+		r->previous_expires_at_micros = update.previous_expires_at_micros;
+		gotw_rest *rest = must(calloc(1, sizeof *rest));
+		tw_verdict_update_ip(verdict, &rest->ip);
+		r->rest = (uintptr_t)rest;
 		return;
 	}
-	gotw_fail(status, settings, &a->err);
+	gotw_rest *rest = must(calloc(1, sizeof *rest));
+	r->rest = (uintptr_t)rest;
+	gotw_fail(status, settings, &rest->err);
 	tw_status held;
 	if (tw_verdict_code(verdict, &held) != TW_OK || held != status) {
 		return; // bad input: the verdict is empty
@@ -41,46 +94,62 @@ static void read_answer(tw_status status, const tw_verdict *verdict, const tw_se
 	tw_str body = {NULL, 0}, www = {NULL, 0};
 	if (tw_verdict_http_status(verdict, &http) == TW_OK && tw_verdict_body(verdict, &body) == TW_OK &&
 			tw_verdict_www_authenticate(verdict, &www) == TW_OK) {
-		tw_str_free(a->err.body);
-		tw_str_free(a->err.www);
-		a->err.http = http;
-		a->err.body = body;
-		a->err.www = www;
+		tw_str_free(rest->err.body);
+		tw_str_free(rest->err.www);
+		rest->err.http = http;
+		rest->err.body = body;
+		rest->err.www = www;
 		return;
 	}
 	tw_str_free(body);
 	tw_str_free(www);
 }
 
-// After a verified call: the stored key, or the failure to read it.
-static void read_key(const tw_verdict *verdict, gotw_answer *a, tw_key **key) {
-	if (a->err.status != TW_OK || key == NULL) {
+// After a verified authentication: the stored key, or the failure to read it.
+static void read_key(const tw_verdict *verdict, gotw_result *r) {
+	if (r->status != TW_OK) {
 		return;
 	}
-	tw_status status = tw_verdict_key(verdict, key);
-	if (status != TW_OK) {
-		tw_str_free(a->ip);
-		a->ip.ptr = NULL;
-		a->update.present = false;
-		gotw_fail(status, NULL, &a->err);
+	tw_key *key = NULL;
+	tw_status status = tw_verdict_key(verdict, &key);
+	if (status == TW_OK) {
+		r->key = (uintptr_t)key;
+		return;
 	}
+	gotw_rest *rest = (gotw_rest *)r->rest;
+	if (rest == NULL) {
+		rest = must(calloc(1, sizeof *rest));
+		r->rest = (uintptr_t)rest;
+	}
+	tw_str_free(rest->ip);
+	rest->ip.ptr = NULL;
+	r->present = false;
+	r->status = status;
+	gotw_fail(status, NULL, &rest->err);
 }
 
-void gotw_verify_record(const char *presented, size_t presented_len, const tw_key *key,
-		const tw_settings *settings, int64_t now_micros, const char *remote_addr,
-		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer) {
-	tw_status status = tw_verify_record(presented, presented_len, key, settings, now_micros,
-			remote_addr, remote_addr_len, verdict);
-	read_answer(status, verdict, settings, answer);
+void gotw_take(uintptr_t address, gotw_rest *out) {
+	gotw_rest *rest = (gotw_rest *)address;
+	*out = *rest;
+	free(rest);
 }
 
-void gotw_authenticate(const tw_authority *authority, const char *presented,
-		size_t presented_len, const char *remote_addr, size_t remote_addr_len,
-		tw_verdict *verdict, gotw_answer *answer, tw_key **key) {
-	tw_status status = tw_authority_authenticate(authority, presented, presented_len,
-			remote_addr, remote_addr_len, verdict);
-	read_answer(status, verdict, NULL, answer);
-	read_key(verdict, answer, key);
+void gotw_verify_record(const char *presented, size_t presented_len, uintptr_t key,
+		uintptr_t settings, int64_t now_micros, const char *remote_addr,
+		size_t remote_addr_len, gotw_result *result) {
+	tw_verdict *verdict = this_thread_verdict();
+	tw_status status = tw_verify_record(presented, presented_len, KEY(key), SETTINGS(settings),
+			now_micros, remote_addr, remote_addr_len, verdict);
+	read_answer(status, verdict, SETTINGS(settings), result);
+}
+
+void gotw_authenticate(uintptr_t authority, const char *presented, size_t presented_len,
+		const char *remote_addr, size_t remote_addr_len, gotw_result *result) {
+	tw_verdict *verdict = this_thread_verdict();
+	tw_status status = tw_authority_authenticate(AUTHORITY(authority), presented,
+			presented_len, remote_addr, remote_addr_len, verdict);
+	read_answer(status, verdict, NULL, result);
+	read_key(verdict, result);
 }
 
 // Headers this many or fewer are laid out on the stack.
@@ -91,10 +160,7 @@ void gotw_authenticate(const tw_authority *authority, const char *presented,
 static tw_header *lay_out(const char *buf, const size_t *lens, size_t count, tw_header *stack) {
 	tw_header *headers = stack;
 	if (count > STACK_HEADERS) {
-		headers = malloc(count * sizeof *headers);
-		if (headers == NULL) {
-			abort(); // as Rust and Go do when memory runs out
-		}
+		headers = must(malloc(count * sizeof *headers));
 	}
 	for (size_t i = 0; i < count; i++) {
 		headers[i].name = buf;
@@ -112,7 +178,6 @@ tw_status gotw_extract(const char *buf, const size_t *lens, size_t count, const 
 	tw_header stack[STACK_HEADERS];
 	tw_header *headers = lay_out(buf, lens, count, stack);
 	tw_status status = tw_extract_token(headers, count, query, query_len, out_token, out_source);
-	// Read before free() can run anything else on this thread.
 	gotw_fail(status, NULL, e);
 	if (headers != stack) {
 		free(headers);
@@ -120,9 +185,9 @@ tw_status gotw_extract(const char *buf, const size_t *lens, size_t count, const 
 	return status;
 }
 
-void gotw_middleware(const tw_authority *authority, const char *buf, const size_t *lens,
-		size_t count, const char *query, size_t query_len, const char *remote_addr,
-		size_t remote_addr_len, tw_verdict *verdict, gotw_answer *answer, tw_key **key) {
+void gotw_middleware(uintptr_t authority, const char *buf, const size_t *lens, size_t count,
+		const char *query, size_t query_len, const char *remote_addr, size_t remote_addr_len,
+		gotw_result *result) {
 	tw_header stack[STACK_HEADERS];
 	tw_header *headers = lay_out(buf, lens, count, stack);
 	tw_str token = {NULL, 0};
@@ -135,12 +200,31 @@ void gotw_middleware(const tw_authority *authority, const char *buf, const size_
 	// authority's settings.
 	const char *presented = status == TW_OK ? token.ptr : "";
 	size_t presented_len = status == TW_OK ? token.len : 0;
-	status = tw_authority_authenticate(authority, presented, presented_len, remote_addr,
-			remote_addr_len, verdict);
+	tw_verdict *verdict = this_thread_verdict();
+	status = tw_authority_authenticate(AUTHORITY(authority), presented, presented_len,
+			remote_addr, remote_addr_len, verdict);
 	tw_str_free(token); // wiped
-	read_answer(status, verdict, NULL, answer);
-	read_key(verdict, answer, key);
+	read_answer(status, verdict, NULL, result);
+	read_key(verdict, result);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Handles.
+
+void gotw_key_free(uintptr_t key) {
+	tw_key_free((tw_key *)key);
+}
+
+void gotw_settings_free(uintptr_t settings) {
+	tw_settings_free((tw_settings *)settings);
+}
+
+void gotw_authority_free(uintptr_t authority) {
+	tw_authority_free((tw_authority *)authority);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every other call.
 
 tw_status gotw_parse(const char *token, size_t token_len, tw_str *id, tw_str *secret,
 		gotw_error *e) {
@@ -170,30 +254,42 @@ tw_status gotw_duration_format(int64_t nanos, tw_str *out, gotw_error *e) {
 	return gotw_fail(tw_duration_format(nanos, out), NULL, e);
 }
 
-tw_status gotw_settings_default(tw_settings **out, gotw_error *e) {
-	return gotw_fail(tw_settings_default(out), NULL, e);
+// Writes a new handle's address on success.
+#define OUT(type, call, settings)                                      \
+	do {                                                            \
+		type *handle = NULL;                                    \
+		tw_status status = gotw_fail((call), (settings), e);    \
+		if (status == TW_OK) {                                  \
+			*out = (uintptr_t)handle;                       \
+		}                                                       \
+		return status;                                          \
+	} while (0)
+
+tw_status gotw_settings_default(uintptr_t *out, gotw_error *e) {
+	OUT(tw_settings, tw_settings_default(&handle), NULL);
 }
 
-tw_status gotw_settings_from_env(tw_settings **out, gotw_error *e) {
-	return gotw_fail(tw_settings_from_env(out), NULL, e);
+tw_status gotw_settings_from_env(uintptr_t *out, gotw_error *e) {
+	OUT(tw_settings, tw_settings_from_env(&handle), NULL);
 }
 
-tw_status gotw_settings_from_json(const char *json, size_t json_len, tw_settings **out,
+tw_status gotw_settings_from_json(const char *json, size_t json_len, uintptr_t *out,
 		gotw_error *e) {
-	return gotw_fail(tw_settings_from_json(json, json_len, out), NULL, e);
+	OUT(tw_settings, tw_settings_from_json(json, json_len, &handle), NULL);
 }
 
-tw_status gotw_settings_set(tw_settings *settings, const char *name, size_t name_len,
+tw_status gotw_settings_set(uintptr_t settings, const char *name, size_t name_len,
 		const char *value, size_t value_len, gotw_error *e) {
-	return gotw_fail(tw_settings_set(settings, name, name_len, value, value_len), NULL, e);
+	return gotw_fail(tw_settings_set((tw_settings *)settings, name, name_len, value, value_len),
+			NULL, e);
 }
 
-tw_status gotw_settings_to_json(const tw_settings *settings, tw_str *out, gotw_error *e) {
-	return gotw_fail(tw_settings_to_json(settings, out), NULL, e);
+tw_status gotw_settings_to_json(uintptr_t settings, tw_str *out, gotw_error *e) {
+	return gotw_fail(tw_settings_to_json(SETTINGS(settings), out), NULL, e);
 }
 
-tw_status gotw_key_from_json(const char *json, size_t json_len, tw_key **out, gotw_error *e) {
-	return gotw_fail(tw_key_from_json(json, json_len, out), NULL, e);
+tw_status gotw_key_from_json(const char *json, size_t json_len, uintptr_t *out, gotw_error *e) {
+	OUT(tw_key, tw_key_from_json(json, json_len, &handle), NULL);
 }
 
 tw_status gotw_key_new(const char *id, size_t id_len, const uint8_t *hashed_secret,
@@ -201,7 +297,7 @@ tw_status gotw_key_new(const char *id, size_t id_len, const uint8_t *hashed_secr
 		const char *login_type, size_t login_type_len, int64_t created_at_micros,
 		int64_t expires_at_micros, int64_t last_used_micros, int64_t lifetime_seconds,
 		const char *token_name, size_t token_name_len, const char *ip_address,
-		size_t ip_address_len, tw_key **out, gotw_error *e) {
+		size_t ip_address_len, uintptr_t *out, gotw_error *e) {
 	tw_key_fields fields = {
 		.id = id,
 		.id_len = id_len,
@@ -220,10 +316,11 @@ tw_status gotw_key_new(const char *id, size_t id_len, const uint8_t *hashed_secr
 		.ip_address = ip_address,
 		.ip_address_len = ip_address_len,
 	};
-	return gotw_fail(tw_key_new(&fields, out), NULL, e);
+	OUT(tw_key, tw_key_new(&fields, &handle), NULL);
 }
 
-tw_status gotw_key_text(const tw_key *key, int field, tw_str *out, gotw_error *e) {
+tw_status gotw_key_text(uintptr_t address, int field, tw_str *out, gotw_error *e) {
+	const tw_key *key = KEY(address);
 	tw_status status;
 	switch (field) {
 	case GOTW_KEY_ID: status = tw_key_id(key, out); break;
@@ -238,7 +335,8 @@ tw_status gotw_key_text(const tw_key *key, int field, tw_str *out, gotw_error *e
 	return gotw_fail(status, NULL, e);
 }
 
-tw_status gotw_key_int(const tw_key *key, int field, int64_t *out, gotw_error *e) {
+tw_status gotw_key_int(uintptr_t address, int field, int64_t *out, gotw_error *e) {
+	const tw_key *key = KEY(address);
 	tw_status status;
 	switch (field) {
 	case GOTW_KEY_EXPIRES_AT: status = tw_key_expires_at(key, out); break;
@@ -251,87 +349,86 @@ tw_status gotw_key_int(const tw_key *key, int field, int64_t *out, gotw_error *e
 	return gotw_fail(status, NULL, e);
 }
 
-tw_status gotw_key_hashed_secret(const tw_key *key, uint8_t *out, size_t out_len,
+tw_status gotw_key_hashed_secret(uintptr_t key, uint8_t *out, size_t out_len,
 		size_t *out_len_needed, gotw_error *e) {
-	return gotw_fail(tw_key_hashed_secret(key, out, out_len, out_len_needed), NULL, e);
+	return gotw_fail(tw_key_hashed_secret(KEY(key), out, out_len, out_len_needed), NULL, e);
 }
 
-tw_status gotw_authority_open(const char *url, size_t url_len, const tw_settings *settings,
-		tw_authority **out, gotw_error *e) {
-	return gotw_fail(tw_authority_open(url, url_len, settings, out), settings, e);
+tw_status gotw_authority_open(const char *url, size_t url_len, uintptr_t settings,
+		uintptr_t *out, gotw_error *e) {
+	OUT(tw_authority, tw_authority_open(url, url_len, SETTINGS(settings), &handle),
+			SETTINGS(settings));
 }
 
-tw_status gotw_authority_create_token(const tw_authority *authority, const char *actor_json,
+tw_status gotw_authority_create_token(uintptr_t authority, const char *actor_json,
 		size_t actor_json_len, const char *target_json, size_t target_json_len,
 		const char *request_json, size_t request_json_len, const char *remote_addr,
-		size_t remote_addr_len, tw_str *out_token, tw_key **out_key, gotw_error *e) {
-	return gotw_fail(tw_authority_create_token(authority, actor_json, actor_json_len,
+		size_t remote_addr_len, tw_str *out_token, uintptr_t *out, gotw_error *e) {
+	OUT(tw_key, tw_authority_create_token(AUTHORITY(authority), actor_json, actor_json_len,
 			target_json, target_json_len, request_json, request_json_len, remote_addr,
-			remote_addr_len, out_token, out_key), NULL, e);
+			remote_addr_len, out_token, &handle), NULL);
 }
 
-tw_status gotw_authority_create_session(const tw_authority *authority, const char *user_json,
+tw_status gotw_authority_create_session(uintptr_t authority, const char *user_json,
 		size_t user_json_len, const char *login_type, size_t login_type_len,
-		const char *remote_addr, size_t remote_addr_len, tw_str *out_token,
-		tw_key **out_key, gotw_error *e) {
-	return gotw_fail(tw_authority_create_session(authority, user_json, user_json_len,
-			login_type, login_type_len, remote_addr, remote_addr_len, out_token, out_key),
-			NULL, e);
+		const char *remote_addr, size_t remote_addr_len, tw_str *out_token, uintptr_t *out,
+		gotw_error *e) {
+	OUT(tw_key, tw_authority_create_session(AUTHORITY(authority), user_json, user_json_len,
+			login_type, login_type_len, remote_addr, remote_addr_len, out_token, &handle),
+			NULL);
 }
 
-tw_status gotw_authority_create_session_key(const tw_authority *authority,
-		const char *user_json, size_t user_json_len, const char *remote_addr,
-		size_t remote_addr_len, tw_str *out_token, tw_key **out_key, gotw_error *e) {
-	return gotw_fail(tw_authority_create_session_key(authority, user_json, user_json_len,
-			remote_addr, remote_addr_len, out_token, out_key), NULL, e);
+tw_status gotw_authority_create_session_key(uintptr_t authority, const char *user_json,
+		size_t user_json_len, const char *remote_addr, size_t remote_addr_len,
+		tw_str *out_token, uintptr_t *out, gotw_error *e) {
+	OUT(tw_key, tw_authority_create_session_key(AUTHORITY(authority), user_json, user_json_len,
+			remote_addr, remote_addr_len, out_token, &handle), NULL);
 }
 
-tw_status gotw_authority_list_tokens(const tw_authority *authority, const char *actor_json,
+tw_status gotw_authority_list_tokens(uintptr_t authority, const char *actor_json,
 		size_t actor_json_len, const char *options_json, size_t options_json_len,
 		tw_str *out, gotw_error *e) {
-	return gotw_fail(tw_authority_list_tokens(authority, actor_json, actor_json_len,
+	return gotw_fail(tw_authority_list_tokens(AUTHORITY(authority), actor_json, actor_json_len,
 			options_json, options_json_len, out), NULL, e);
 }
 
-tw_status gotw_authority_expire(const tw_authority *authority, const char *actor_json,
+tw_status gotw_authority_expire(uintptr_t authority, const char *actor_json,
 		size_t actor_json_len, const char *id, size_t id_len, gotw_error *e) {
-	return gotw_fail(tw_authority_expire(authority, actor_json, actor_json_len, id, id_len),
-			NULL, e);
+	return gotw_fail(tw_authority_expire(AUTHORITY(authority), actor_json, actor_json_len, id,
+			id_len), NULL, e);
 }
 
-tw_status gotw_authority_delete(const tw_authority *authority, const char *actor_json,
+tw_status gotw_authority_delete(uintptr_t authority, const char *actor_json,
 		size_t actor_json_len, const char *id, size_t id_len, gotw_error *e) {
-	return gotw_fail(tw_authority_delete(authority, actor_json, actor_json_len, id, id_len),
-			NULL, e);
+	return gotw_fail(tw_authority_delete(AUTHORITY(authority), actor_json, actor_json_len, id,
+			id_len), NULL, e);
 }
 
-tw_status gotw_authority_purge(const tw_authority *authority, uint64_t *out_count,
-		gotw_error *e) {
-	return gotw_fail(tw_authority_purge(authority, out_count), NULL, e);
+tw_status gotw_authority_purge(uintptr_t authority, uint64_t *out_count, gotw_error *e) {
+	return gotw_fail(tw_authority_purge(AUTHORITY(authority), out_count), NULL, e);
 }
 
-tw_status gotw_authority_token_config(const tw_authority *authority, const char *user_json,
+tw_status gotw_authority_token_config(uintptr_t authority, const char *user_json,
 		size_t user_json_len, int64_t *out_max_lifetime_nanos, gotw_error *e) {
-	return gotw_fail(tw_authority_token_config(authority, user_json, user_json_len,
+	return gotw_fail(tw_authority_token_config(AUTHORITY(authority), user_json, user_json_len,
 			out_max_lifetime_nanos), NULL, e);
 }
 
-tw_status gotw_authority_get_key(const tw_authority *authority, const char *actor_json,
-		size_t actor_json_len, const char *id, size_t id_len, tw_key **out_key,
-		gotw_error *e) {
-	return gotw_fail(tw_authority_get_key(authority, actor_json, actor_json_len, id, id_len,
-			out_key), NULL, e);
+tw_status gotw_authority_get_key(uintptr_t authority, const char *actor_json,
+		size_t actor_json_len, const char *id, size_t id_len, uintptr_t *out, gotw_error *e) {
+	OUT(tw_key, tw_authority_get_key(AUTHORITY(authority), actor_json, actor_json_len, id,
+			id_len, &handle), NULL);
 }
 
-tw_status gotw_authority_find_token(const tw_authority *authority, const char *actor_json,
+tw_status gotw_authority_find_token(uintptr_t authority, const char *actor_json,
 		size_t actor_json_len, const char *user_id, size_t user_id_len,
-		const char *name_or_id, size_t name_or_id_len, tw_key **out_key, gotw_error *e) {
-	return gotw_fail(tw_authority_find_token(authority, actor_json, actor_json_len, user_id,
-			user_id_len, name_or_id, name_or_id_len, out_key), NULL, e);
+		const char *name_or_id, size_t name_or_id_len, uintptr_t *out, gotw_error *e) {
+	OUT(tw_key, tw_authority_find_token(AUTHORITY(authority), actor_json, actor_json_len,
+			user_id, user_id_len, name_or_id, name_or_id_len, &handle), NULL);
 }
 
-tw_status gotw_authority_delete_user_keys(const tw_authority *authority, const char *user_id,
+tw_status gotw_authority_delete_user_keys(uintptr_t authority, const char *user_id,
 		size_t user_id_len, uint64_t *out_count, gotw_error *e) {
-	return gotw_fail(tw_authority_delete_user_keys(authority, user_id, user_id_len, out_count),
-			NULL, e);
+	return gotw_fail(tw_authority_delete_user_keys(AUTHORITY(authority), user_id, user_id_len,
+			out_count), NULL, e);
 }

@@ -16,7 +16,7 @@ import (
 // Times come back in UTC, at the microsecond precision the record keeps.
 type Key struct {
 	mu  sync.RWMutex
-	ptr *C.tw_key
+	ptr C.uintptr_t
 }
 
 // KeyFields are the columns of a new key record, for NewKey. Its scopes are [coder:all] and
@@ -60,7 +60,7 @@ func NewKey(f KeyFields) (*Key, error) {
 	if !f.LastUsed.IsZero() {
 		lastUsed = toMicros(f.LastUsed)
 	}
-	var out *C.tw_key
+	var out C.uintptr_t
 	var e C.gotw_error
 	if C.gotw_key_new(idp, idn, (*C.uint8_t)(unsafe.Pointer(hp)), hn, up, un, lp, ln,
 		toMicros(f.CreatedAt), toMicros(f.ExpiresAt), lastUsed, C.int64_t(f.LifetimeSeconds),
@@ -74,7 +74,7 @@ func NewKey(f KeyFields) (*Key, error) {
 // lower-case hex, times as RFC 3339; what StorageJSON writes). ErrInvalidKey when it does not
 // decode.
 func KeyFromJSON(data []byte) (*Key, error) {
-	var out *C.tw_key
+	var out C.uintptr_t
 	var e C.gotw_error
 	p, n := cbytes(data)
 	if C.gotw_key_from_json(p, n, &out, &e) != C.TW_OK {
@@ -90,20 +90,20 @@ func (k *Key) Close() {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	C.tw_key_free(k.ptr)
-	k.ptr = nil
+	C.gotw_key_free(k.ptr)
+	k.ptr = 0
 }
 
 // rlock read-locks k and returns its handle; the caller unlocks k.mu unless there is an
 // error. ErrClosed for a nil or closed key.
-func (k *Key) rlock() (*C.tw_key, error) {
+func (k *Key) rlock() (C.uintptr_t, error) {
 	if k == nil {
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	k.mu.RLock()
-	if k.ptr == nil {
+	if k.ptr == 0 {
 		k.mu.RUnlock()
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	return k.ptr, nil
 }

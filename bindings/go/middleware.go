@@ -202,13 +202,11 @@ func (a *Authority) authenticateRequest(r *http.Request) (*Key, error) {
 	bp, lp, count := h.args()
 	qp, qn := cstr(query)
 	rp, rn := cstr(r.RemoteAddr)
-	box := verdicts.Get().(*verdictBox)
-	var answer C.gotw_answer
-	var key *C.tw_key
-	C.gotw_middleware(p, bp, lp, count, qp, qn, rp, rn, box.ptr, &answer, &key)
-	verdicts.Put(box)
-	if _, failed := readAnswer(&answer); failed != nil {
+	var result C.gotw_result
+	C.gotw_middleware(p, bp, lp, count, qp, qn, rp, rn, &result)
+	if _, failed := readResult(&result); failed != nil {
 		return nil, failed
 	}
+	key := result.key
 	return &Key{ptr: key}, nil
 }

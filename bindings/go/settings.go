@@ -16,13 +16,13 @@ import (
 // them with Close. Safe for concurrent use.
 type Settings struct {
 	mu  sync.RWMutex
-	ptr *C.tw_settings
+	ptr C.uintptr_t
 }
 
 // DefaultSettings are Coder's defaults: sessions of 24h, tokens of 168h by default and at most
 // 876600h (168h for an owner), expired keys kept 7d, no access URL.
 func DefaultSettings() (*Settings, error) {
-	var out *C.tw_settings
+	var out C.uintptr_t
 	var e C.gotw_error
 	if C.gotw_settings_default(&out, &e) != C.TW_OK {
 		return nil, failure(&e)
@@ -37,7 +37,7 @@ func DefaultSettings() (*Settings, error) {
 // CODER_ACCESS_URL), else the default. ErrInvalidSettings names the variable and what is
 // wrong with it.
 func SettingsFromEnv() (*Settings, error) {
-	var out *C.tw_settings
+	var out C.uintptr_t
 	var e C.gotw_error
 	if C.gotw_settings_from_env(&out, &e) != C.TW_OK {
 		return nil, failure(&e)
@@ -51,7 +51,7 @@ func SettingsFromEnv() (*Settings, error) {
 // a string or null); absent fields take Coder's defaults, so `{}` gives the defaults.
 // ErrInvalidSettings names what is wrong.
 func SettingsFromJSON(data []byte) (*Settings, error) {
-	var out *C.tw_settings
+	var out C.uintptr_t
 	var e C.gotw_error
 	p, n := cbytes(data)
 	if C.gotw_settings_from_json(p, n, &out, &e) != C.TW_OK {
@@ -74,7 +74,7 @@ func (s *Settings) Set(name, value string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ptr == nil {
+	if s.ptr == 0 {
 		return ErrClosed
 	}
 	var e C.gotw_error
@@ -173,33 +173,33 @@ func (s *Settings) Close() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	C.tw_settings_free(s.ptr)
-	s.ptr = nil
+	C.gotw_settings_free(s.ptr)
+	s.ptr = 0
 }
 
 // rlock read-locks s and returns its handle; the caller unlocks s.mu unless there is an
 // error. ErrClosed for nil or closed settings.
-func (s *Settings) rlock() (*C.tw_settings, error) {
+func (s *Settings) rlock() (C.uintptr_t, error) {
 	if s == nil {
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	s.mu.RLock()
-	if s.ptr == nil {
+	if s.ptr == 0 {
 		s.mu.RUnlock()
-		return nil, ErrClosed
+		return 0, ErrClosed
 	}
 	return s.ptr, nil
 }
 
-// lockOrDefault read-locks s and returns its handle and the unlock to defer; NULL and a no-op
+// lockOrDefault read-locks s and returns its handle and the unlock to defer; 0 and a no-op
 // for nil settings (Coder's defaults).
-func (s *Settings) lockOrDefault() (*C.tw_settings, func(), error) {
+func (s *Settings) lockOrDefault() (C.uintptr_t, func(), error) {
 	if s == nil {
-		return nil, func() {}, nil
+		return 0, func() {}, nil
 	}
 	sp, err := s.rlock()
 	if err != nil {
-		return nil, nil, err
+		return 0, nil, err
 	}
 	return sp, s.mu.RUnlock, nil
 }

@@ -29,6 +29,8 @@ package tokenward
 #cgo nocallback gotw_authenticate
 #cgo noescape gotw_middleware
 #cgo nocallback gotw_middleware
+#cgo noescape gotw_take
+#cgo nocallback gotw_take
 #cgo noescape gotw_extract
 #cgo nocallback gotw_extract
 #cgo noescape gotw_parse
@@ -47,8 +49,6 @@ import "C"
 
 import (
 	"math"
-	"runtime"
-	"sync"
 	"time"
 	"unsafe"
 )
@@ -214,35 +214,30 @@ type Update struct {
 	IPAddress string
 }
 
-// verdictBox holds one C verdict for the pool.
-type verdictBox struct{ ptr *C.tw_verdict }
-
-// verdicts holds reusable C verdicts: a verified token then costs no allocation in C. A
-// verdict the pool drops is freed by its cleanup (the only finalizer-like hook in the
-// package: a pooled verdict has no owner to call Close).
-var verdicts = sync.Pool{New: func() any {
-	box := &verdictBox{}
-	if C.tw_verdict_new(&box.ptr) != C.TW_OK {
-		panic("tokenward: tw_verdict_new failed: out of memory")
+// readResult turns what a verifying helper answered into the refresh or the failure (taking
+// its strings with a second call into C only when there are any). A verified token with
+// nothing to write allocates nothing here.
+func readResult(r *C.gotw_result) (*Update, *Error) {
+	if r.rest == 0 {
+		if r.status != C.TW_OK { // cannot happen: a failure always has its strings
+			return nil, &Error{Code: int(r.status), Name: statusName(r.status), Status: httpStatus(int(r.status))}
+		}
+		return nil, nil
 	}
-	runtime.AddCleanup(box, func(p *C.tw_verdict) { C.tw_verdict_free(p) }, box.ptr)
-	return box
-}}
-
-// readAnswer turns what a verifying helper answered into the refresh or the failure. A
-// verified token with nothing to write allocates nothing here.
-func readAnswer(answer *C.gotw_answer) (*Update, *Error) {
-	if answer.err.status != C.TW_OK {
-		return nil, failure(&answer.err)
+	var rest C.gotw_rest
+	C.gotw_take(r.rest, &rest)
+	if r.status != C.TW_OK {
+		return nil, failure(&rest.err)
 	}
-	if !bool(answer.update.present) {
+	ip := gostr(rest.ip)
+	if !bool(r.present) {
 		return nil, nil
 	}
 	return &Update{
-		LastUsed:          fromMicros(answer.update.last_used_micros),
-		ExpiresAt:         fromMicros(answer.update.expires_at_micros),
-		PreviousExpiresAt: fromMicros(answer.update.previous_expires_at_micros),
-		IPAddress:         gostr(answer.ip),
+		LastUsed:          fromMicros(r.last_used_micros),
+		ExpiresAt:         fromMicros(r.expires_at_micros),
+		PreviousExpiresAt: fromMicros(r.previous_expires_at_micros),
+		IPAddress:         ip,
 	}, nil
 }
 
@@ -255,31 +250,41 @@ func readAnswer(answer *C.gotw_answer) (*Update, *Error) {
 // A rejection is an *Error (ErrMissing, ErrMalformed, ErrUnknownKey, ErrInvalidSecret,
 // ErrExpired) carrying Coder's 401 answer: status, message, detail, WWW-Authenticate, body.
 //
-// One call into C, no allocation when there is nothing to write; safe for concurrent use.
+// One call into C (with a verdict of the calling thread's own), no allocation when there is
+// nothing to write; safe for concurrent use.
 func VerifyRecord(presented string, key *Key, now time.Time, settings *Settings, remoteAddr string) (*Update, error) {
-	var kp *C.tw_key
+	var kp, sp C.uintptr_t
 	if key != nil {
 		key.mu.RLock()
-		defer key.mu.RUnlock()
-		if kp = key.ptr; kp == nil {
+		if kp = key.ptr; kp == 0 {
+			key.mu.RUnlock()
 			return nil, ErrClosed
 		}
 	}
-	var sp *C.tw_settings
 	if settings != nil {
 		settings.mu.RLock()
-		defer settings.mu.RUnlock()
-		if sp = settings.ptr; sp == nil {
+		if sp = settings.ptr; sp == 0 {
+			settings.mu.RUnlock()
+			if key != nil {
+				key.mu.RUnlock()
+			}
 			return nil, ErrClosed
 		}
 	}
 	pp, pn := cstr(presented)
 	rp, rn := cstr(remoteAddr)
-	box := verdicts.Get().(*verdictBox)
-	var answer C.gotw_answer
-	C.gotw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, box.ptr, &answer)
-	verdicts.Put(box)
-	update, err := readAnswer(&answer)
+	var result C.gotw_result
+	C.gotw_verify_record(pp, pn, kp, sp, toMicros(now), rp, rn, &result)
+	if settings != nil {
+		settings.mu.RUnlock()
+	}
+	if key != nil {
+		key.mu.RUnlock()
+	}
+	if result.rest == 0 && result.status == C.TW_OK {
+		return nil, nil // verified, nothing to write: the hot path
+	}
+	update, err := readResult(&result)
 	if err != nil {
 		return nil, err
 	}
