@@ -81,20 +81,24 @@ cp "$target_dir/debug/libtokenward.a" "$prefix/lib/"
 cp include/tokenward.h "$prefix/include/"
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" make -C examples/c OUT="$target_dir/c-example" run
 
-step "Go binding (bindings/go): go vet and go test -race, cgo over the static library"
+step "Go binding (bindings/go) and its example (examples/go): gofmt, go vet, go build, go test -race"
 if command -v go >/dev/null; then
-    # Only libtokenward.a in the directory the linker searches: beside libtokenward.so, -l
-    # would pick the shared library.
+    # cgo links the static library built above. Only libtokenward.a in the directory the
+    # linker searches: beside libtokenward.so, -l would pick the shared library.
     go_lib="$target_dir/go-binding/lib"
     rm -rf "$go_lib"
     mkdir -p "$go_lib"
     cp "$target_dir/debug/libtokenward.a" "$go_lib/"
-    test -z "$(gofmt -l bindings/go)" || { gofmt -l bindings/go; exit 1; }
+    unformatted=$(gofmt -l bindings/go examples/go)
+    test -z "$unformatted" || { echo "gofmt: $unformatted"; exit 1; }
     (
-        cd bindings/go
         export CGO_ENABLED=1 CGO_LDFLAGS="-L$go_lib"
-        go vet ./...
-        go test -race -count=1 ./...
+        go -C bindings/go vet ./...
+        go -C bindings/go test -race -count=1 ./...
+        # The example has its own go.mod, with the binding through a replace directive.
+        go -C examples/go vet ./...
+        go -C examples/go build -o "$target_dir/go-binding/whoami" .
+        go -C examples/go test -race -count=1 ./...
     )
 else
     echo "skipped: go is not installed"

@@ -204,7 +204,7 @@ func TestBenchmarkRatios(t *testing.T) {
 	if f := flag.Lookup("test.bench"); (f == nil || f.Value.String() == "") && os.Getenv("TOKENWARD_BENCH") != "1" {
 		t.Skip("a benchmark: run with -bench (or TOKENWARD_BENCH=1)")
 	}
-	const rounds = 3
+	const rounds = 5
 	r := newBenchRecord(t)
 	cgo, native := measure(rounds,
 		func(b *testing.B) { benchmarkVerifyCgo(b, r) },

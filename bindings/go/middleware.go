@@ -91,18 +91,17 @@ func (h *headerBuf) release() {
 	}
 }
 
-// fromRequest fills h with the headers of r that hold a token (Cookie, Coder-Session-Token,
-// Authorization) and returns the raw query. The C ABI takes UTF-8: bytes that are not are
-// replaced (U+FFFD) so that another cookie's bytes cannot hide the token; a token is ASCII.
+// tokenHeaders are the headers a token may come in, as net/http keys them (canonical): Coder
+// reads them with Request.Cookie and Header.Get, which look up these keys.
+var tokenHeaders = [...]string{"Cookie", "Coder-Session-Token", "Authorization"}
+
+// fromRequest fills h with the headers of r that may hold a token and returns the raw query.
+// The C ABI takes UTF-8: bytes that are not are replaced (U+FFFD), so that another cookie's
+// bytes cannot hide the token (a token is ASCII).
 func (h *headerBuf) fromRequest(r *http.Request) string {
 	h.reset()
-	for name, values := range r.Header {
-		// Only the headers the extraction reads: another header's bytes do not matter.
-		if !strings.EqualFold(name, "Cookie") && !strings.EqualFold(name, "Coder-Session-Token") &&
-			!strings.EqualFold(name, "Authorization") {
-			continue
-		}
-		for _, value := range values {
+	for _, name := range tokenHeaders {
+		for _, value := range r.Header[name] {
 			h.add(name, validUTF8(value))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -422,5 +423,42 @@ func TestVerifyRecordAllocatesNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("settings %v: %v allocations per verification", s != nil, allocs)
 		}
+	}
+}
+
+// Input the library refuses before it has a verdict still comes with Coder's answer (here the
+// C ABI's own failure, which Coder has no words for).
+func TestVerifyRecordRefusesBytesThatAreNotUTF8(t *testing.T) {
+	_, err := VerifyRecord("abcdefghij-\xff", nil, time.Now(), nil, "")
+	var e *Error
+	if !errors.Is(err, ErrInvalidUTF8) || !errors.As(err, &e) || e.Status != 400 || e.Body == "" ||
+		e.WWWAuthenticate != "" || !strings.Contains(e.Detail, "UTF-8") {
+		t.Fatalf("%#v", err)
+	}
+	checkBody(t, e)
+}
+
+// A thread that ends (a goroutine locked to it returns without unlocking) frees its verdict,
+// and the next verification runs on another thread with a verdict of its own.
+func TestVerdictOfAThreadThatEnds(t *testing.T) {
+	key, err := NewKey(newFields(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer key.Close()
+	token, now := "abcdefghij-"+fieldsSecret, fieldsCreated.Add(2*time.Minute)
+	for range 4 {
+		done := make(chan error)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			_, err := VerifyRecord(token, key, now, nil, "")
+			done <- err
+		}()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := VerifyRecord(token, key, now, nil, ""); err != nil {
+		t.Fatal(err)
 	}
 }
