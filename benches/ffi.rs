@@ -12,7 +12,7 @@ mod support;
 use std::hint::black_box;
 use std::ptr;
 
-use support::{PRESENTED, measure, verified_session};
+use support::{PRESENTED, measure_interleaved, verified_session};
 use tokenward::check::verify_record;
 use tokenward::ffi::{tw_key, tw_key_free, tw_key_from_json, tw_verdict, tw_verdict_free};
 use tokenward::ffi::{tw_verdict_new, tw_verify_record};
@@ -59,28 +59,30 @@ fn main() {
     // SAFETY: `verdict` is writable; freed once below.
     assert_eq!(unsafe { tw_verdict_new(&mut verdict) }.number(), 0);
 
-    let rust_one = measure(|| {
-        let verdict = verify_record(
-            black_box(PRESENTED),
-            Some(&records[0]),
-            now,
-            &settings,
-            REMOTE,
-        );
-        black_box(verdict.is_ok());
-    });
-    let abi_one = measure(|| check(handles[0], now, verdict));
-    let mut turn = 0;
-    let rust_two = measure(|| {
-        turn ^= 1;
-        let record = black_box(&records[turn]);
-        let verdict = verify_record(black_box(PRESENTED), Some(record), now, &settings, REMOTE);
-        black_box(verdict.is_ok());
-    });
-    let abi_two = measure(|| {
-        turn ^= 1;
-        check(black_box(handles[turn]), now, verdict);
-    });
+    let (mut rust_turn, mut abi_turn) = (0, 0);
+    let [rust_one, abi_one, rust_two, abi_two] = measure_interleaved([
+        &mut || {
+            let verdict = verify_record(
+                black_box(PRESENTED),
+                Some(&records[0]),
+                now,
+                &settings,
+                REMOTE,
+            );
+            black_box(verdict.is_ok());
+        },
+        &mut || check(handles[0], now, verdict),
+        &mut || {
+            rust_turn ^= 1;
+            let record = black_box(&records[rust_turn]);
+            let verdict = verify_record(black_box(PRESENTED), Some(record), now, &settings, REMOTE);
+            black_box(verdict.is_ok());
+        },
+        &mut || {
+            abi_turn ^= 1;
+            check(black_box(handles[abi_turn]), now, verdict);
+        },
+    ]);
 
     // SAFETY: the handles from `tw_verdict_new` and `tw_key_from_json`, each freed once.
     unsafe {

@@ -100,7 +100,7 @@ impl Secret {
 }
 
 /// Bytes of secret material, overwritten with zeros when dropped, on every path out.
-struct Wiped<const N: usize>([u8; N]);
+pub(crate) struct Wiped<const N: usize>(pub(crate) [u8; N]);
 
 impl<const N: usize> Drop for Wiped<N> {
     fn drop(&mut self) {

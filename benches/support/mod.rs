@@ -25,6 +25,39 @@ pub fn measure(mut f: impl FnMut()) -> f64 {
     measure_batches(batch, f)
 }
 
+/// Median nanoseconds per call of each of `fs`, measured in turn batch by batch (one batch of
+/// each per round), so that a machine that slows down or speeds up during the run moves every
+/// figure alike and their ratios stay put. Batches are sized on the first.
+#[allow(dead_code)] // not every benchmark compares
+pub fn measure_interleaved<const N: usize>(fs: [&mut dyn FnMut(); N]) -> [f64; N] {
+    let mut fs = fs;
+    let mut batch = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..batch {
+            (fs[0])();
+        }
+        if start.elapsed().as_millis() >= 20 {
+            break;
+        }
+        batch *= 2;
+    }
+    let mut samples = [(); N].map(|_| Vec::with_capacity(SAMPLES));
+    for _ in 0..SAMPLES {
+        for (f, samples) in fs.iter_mut().zip(samples.iter_mut()) {
+            let start = Instant::now();
+            for _ in 0..batch {
+                f();
+            }
+            samples.push(start.elapsed().as_nanos() as f64 / batch as f64);
+        }
+    }
+    samples.map(|mut s| {
+        s.sort_by(f64::total_cmp);
+        s[SAMPLES / 2]
+    })
+}
+
 /// Median nanoseconds per call of `f` over batches of `batch` calls.
 pub fn measure_batches(batch: u64, mut f: impl FnMut()) -> f64 {
     let mut samples: Vec<f64> = (0..SAMPLES)

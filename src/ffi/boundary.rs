@@ -23,9 +23,14 @@ pub type tw_status = Code;
 const PANIC_DETAIL: &str = "tokenward panicked; the call did not complete";
 
 /// Why an entry point failed: the status it returns, and what it leaves for
-/// `tw_last_error_detail`, `tw_last_error_message` and `tw_last_error_answer`.
+/// `tw_last_error_detail`, `tw_last_error_message` and `tw_last_error_answer`. Boxed, so that
+/// a `Result<_, Fail>` is as small as its success and costs the call that succeeds nothing.
 #[derive(Clone, Debug)]
-pub(crate) struct Fail {
+pub(crate) struct Fail(Box<Failure>);
+
+/// What a [`Fail`] holds.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
     pub(crate) code: Code,
     /// Coder's message for an error of the core; empty for the ABI's own (NULL, UTF-8).
     pub(crate) message: String,
@@ -33,30 +38,41 @@ pub(crate) struct Fail {
     validations: &'static [(&'static str, &'static str)],
 }
 
+impl std::ops::Deref for Fail {
+    type Target = Failure;
+
+    fn deref(&self) -> &Failure {
+        &self.0
+    }
+}
+
 impl Fail {
     /// A failure of the ABI itself (a NULL, bytes that are not UTF-8, ...): no message.
+    #[cold]
     pub(crate) fn new(code: Code, detail: impl Into<String>) -> Fail {
-        Fail {
+        Fail(Box::new(Failure {
             code,
             message: String::new(),
             detail: detail.into(),
             validations: &[],
-        }
+        }))
     }
 
     /// `TW_NULL_ARGUMENT` for the argument `name`.
+    #[cold]
     pub(crate) fn null(name: &str) -> Fail {
         Fail::new(Code::NullArgument, format!("argument `{name}` is NULL"))
     }
 
     /// The failure an error of the core is: its code, Coder's message and detail.
+    #[cold]
     pub(crate) fn of(e: &(impl Coded + ?Sized)) -> Fail {
-        Fail {
+        Fail(Box::new(Failure {
             code: e.code(),
             message: e.message().into_owned(),
             detail: e.detail().into_owned(),
             validations: e.validations(),
-        }
+        }))
     }
 }
 
@@ -68,7 +84,7 @@ impl<E: Coded> From<E> for Fail {
 
 /// A recorded failure, for [`answer`]. (`Fail` itself cannot be `Coded`: it is `From` every
 /// `Coded` error.)
-struct Recorded<'a>(&'a Fail);
+struct Recorded<'a>(&'a Failure);
 
 impl Coded for Recorded<'_> {
     fn code(&self) -> Code {
