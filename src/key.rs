@@ -590,23 +590,47 @@ impl FromStr for AllowEntry {
     }
 }
 
+/// An allow-list entry as JSON holds it: `"<type>:<id>"` or `{"type": ..., "id": ...}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AllowForm {
+    Text(String),
+    Object {
+        #[serde(rename = "type")]
+        resource_type: String,
+        id: String,
+    },
+}
+
+impl AllowForm {
+    fn text(self) -> String {
+        match self {
+            AllowForm::Text(text) => text,
+            AllowForm::Object { resource_type, id } => format!("{resource_type}:{id}"),
+        }
+    }
+}
+
+impl AllowEntry {
+    /// Reads one entry from JSON (`"<type>:<id>"` or `{"type","id"}`), with the error an
+    /// invalid entry is ([`Error::AllowEntry`], Coder's 400) rather than a decoding failure.
+    pub fn from_json(value: &serde_json::Value) -> Result<AllowEntry, Error> {
+        AllowForm::deserialize(value)
+            .map_err(|_| Error::AllowEntry {
+                entry: value.to_string(),
+                reason: "expected \"<type>:<id>\" or {\"type\": ..., \"id\": ...}",
+            })?
+            .text()
+            .parse()
+    }
+}
+
 impl<'de> Deserialize<'de> for AllowEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Form {
-            Text(String),
-            Object {
-                #[serde(rename = "type")]
-                resource_type: String,
-                id: String,
-            },
-        }
-        let text = match Form::deserialize(deserializer)? {
-            Form::Text(text) => text,
-            Form::Object { resource_type, id } => format!("{resource_type}:{id}"),
-        };
-        text.parse().map_err(serde::de::Error::custom)
+        AllowForm::deserialize(deserializer)?
+            .text()
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -648,6 +672,20 @@ mod ip_text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_allow_entry_from_json_is_the_core_error_when_invalid() {
+        let wildcard = AllowEntry::from_json(&serde_json::json!({"type": "*", "id": "*"}));
+        assert_eq!(wildcard.unwrap(), AllowEntry::wildcard());
+        assert_eq!(
+            AllowEntry::from_json(&serde_json::json!("*:*")).unwrap(),
+            AllowEntry::wildcard()
+        );
+        for bad in [serde_json::json!("workspace:nope"), serde_json::json!(7)] {
+            let err = AllowEntry::from_json(&bad).unwrap_err();
+            assert_eq!(crate::Coded::code(&err), crate::Code::InvalidAllowList, "{bad}");
+        }
+    }
     use crate::refresh::KeyUpdate;
 
     fn record() -> ApiKey {

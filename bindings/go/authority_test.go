@@ -131,11 +131,10 @@ func TestAuthorityLifecycle(t *testing.T) {
 		api.ExpiresAt.Sub(api.CreatedAt) != 48*time.Hour {
 		t.Fatalf("created: %+v", api)
 	}
-	// The C ABI decodes the allow-list with the request, so a bad entry is "not a
-	// CreateTokenRequest" (ErrInvalidArgument), not ErrInvalidAllowList: both are 400.
+	// A bad allow-list entry is the core's refusal, with Coder's message and a 400.
 	var e *Error
 	if _, _, err := a.CreateToken(jane, jane, TokenRequest{AllowList: []AllowListEntry{{"workspace", "nope"}}}, ""); !errors.As(err, &e) ||
-		!errors.Is(err, ErrInvalidArgument) && !errors.Is(err, ErrInvalidAllowList) || e.Status != 400 {
+		!errors.Is(err, ErrInvalidAllowList) || e.Status != 400 || e.Message != "Failed to create API key." {
 		t.Fatalf("bad allow-list: %v", err)
 	}
 	if _, _, err := a.CreateToken(jane, jane, TokenRequest{Scope: "everything"}, ""); !errors.Is(err, ErrInvalidScope) {

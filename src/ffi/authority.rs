@@ -14,6 +14,7 @@ use super::verify::{tw_verdict, verdict_out};
 use crate::authority::{Authority, ListTokens};
 use crate::error::Code;
 use crate::issue::{CreateTokenRequest, NewKey, User};
+use crate::key::AllowEntry;
 use crate::key::{ApiKey, LoginType};
 use crate::settings::Settings;
 use crate::token::KeyId;
@@ -169,16 +170,7 @@ pub unsafe extern "C" fn tw_authority_create_token(
         check_out(out_key, "out_key")?;
         let actor = user_from_json(actor, "actor_json")?;
         let target = user_from_json(target, "target_json")?;
-        let request: CreateTokenRequest = if request.is_empty() {
-            CreateTokenRequest::default()
-        } else {
-            serde_json::from_str(request).map_err(|e| {
-                Fail::new(
-                    Code::InvalidArgument,
-                    format!("argument `request_json` is not a CreateTokenRequest: {e}"),
-                )
-            })?
-        };
+        let request = token_request(request)?;
         let minted = authority.create_token(&actor, &target, &request, remote_addr)?;
         // SAFETY: both checked not NULL; the caller vouches that they are writable.
         unsafe { write_minted(minted, out_token, out_key) };
@@ -274,6 +266,30 @@ pub unsafe extern "C" fn tw_authority_authenticate(
             Err(error) => Err(verdict.set_failed(&error, authority.settings())),
         }
     })
+}
+
+/// The `CreateTokenRequest` in `text` ("" for the defaults). An allow-list entry that is not
+/// valid is the core's `TW_INVALID_ALLOW_LIST`, with Coder's answer, not a decoding failure.
+fn token_request(text: &str) -> Result<CreateTokenRequest, Fail> {
+    if text.is_empty() {
+        return Ok(CreateTokenRequest::default());
+    }
+    let not_a_request = |e: serde_json::Error| {
+        Fail::new(
+            Code::InvalidArgument,
+            format!("argument `request_json` is not a CreateTokenRequest: {e}"),
+        )
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(not_a_request)?;
+    if let Some(entries) = value
+        .get("allow_list")
+        .and_then(serde_json::Value::as_array)
+    {
+        for entry in entries {
+            AllowEntry::from_json(entry)?;
+        }
+    }
+    serde_json::from_value(value).map_err(not_a_request)
 }
 
 /// What `tw_authority_list_tokens` reads from `options_json`.

@@ -257,7 +257,7 @@ pub unsafe extern "C" fn tw_key_token_name(key: *const tw_key, out: *mut tw_str)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tw_key_ip_address(key: *const tw_key, out: *mut tw_str) -> tw_status {
     // SAFETY: the caller's guarantees, passed on.
-    unsafe { text_field(key, out, |k| k.ip_address.to_string()) }
+    unsafe { text_field(key, out, |k| k.ip_address.to_canonical().to_string()) }
 }
 
 /// Writes the storage form of the key (every column, `hashed_secret` as lower-case hex, times
@@ -313,7 +313,8 @@ pub struct tw_key_fields {
     pub token_name: *const c_char,
     /// The length of `token_name` in bytes.
     pub token_name_len: usize,
-    /// The creating request's IP address; NULL for `0.0.0.0`.
+    /// The creating request's IP address (stored canonical: an IPv4-mapped IPv6 address as
+    /// IPv4); NULL for `0.0.0.0`.
     pub ip_address: *const c_char,
     /// The length of `ip_address` in bytes.
     pub ip_address_len: usize,
@@ -394,12 +395,15 @@ pub unsafe extern "C" fn tw_key_new(
             key.token_name = name.to_owned();
         }
         if let Some(ip) = ip_address {
-            key.ip_address = ip.parse().map_err(|e| {
-                Fail::new(
-                    Code::InvalidArgument,
-                    format!("fields.ip_address is not an IP address: {e}"),
-                )
-            })?;
+            key.ip_address = ip
+                .parse::<std::net::IpAddr>()
+                .map(|ip| ip.to_canonical())
+                .map_err(|e| {
+                    Fail::new(
+                        Code::InvalidArgument,
+                        format!("fields.ip_address is not an IP address: {e}"),
+                    )
+                })?;
         }
         let handle = Box::into_raw(Box::new(tw_key { key: Arc::new(key) }));
         // SAFETY: checked not NULL; the caller vouches that it is writable.

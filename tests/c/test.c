@@ -1081,6 +1081,17 @@ static void test_key_fields(void) {
     bad.ip_address = "nowhere";
     bad.ip_address_len = 7;
     CHECK_STATUS(tw_key_new(&bad, &none), TW_INVALID_ARGUMENT);
+    /* An IPv4-mapped address is stored as the IPv4 address, as every store keeps it. */
+    tw_key_fields mapped = fields;
+    mapped.ip_address = "::ffff:203.0.113.7";
+    mapped.ip_address_len = strlen(mapped.ip_address);
+    CHECK_STATUS(tw_key_new(&mapped, &none), TW_OK);
+    tw_str ip = UNTOUCHED;
+    CHECK_STATUS(tw_key_ip_address(none, &ip), TW_OK);
+    CHECK(str_eq(ip, S("203.0.113.7")));
+    tw_str_free(ip);
+    tw_key_free(none);
+    none = NULL;
     bad = fields;
     bad.user_id = "\xff";
     bad.user_id_len = 1;
@@ -1141,6 +1152,26 @@ static void test_last_error_answer(void) {
     CHECK(www.ptr != NULL && www.len == 0);
     tw_str_free(body);
     tw_str_free(www);
+    /* A bad allow-list entry is the core's refusal, with Coder's message, not bad JSON. */
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE),
+                                           S("{\"allow_list\":[\"workspace:nope\"]}"), S(""),
+                                           &token, &key),
+                 TW_INVALID_ALLOW_LIST);
+    message = UNTOUCHED;
+    CHECK_STATUS(tw_last_error_message(&message), TW_OK);
+    CHECK(str_eq(message, S("Failed to create API key.")));
+    tw_str_free(message);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE), S("{\"allow_list\":[7]}"),
+                                           S(""), &token, &key),
+                 TW_INVALID_ALLOW_LIST);
+    CHECK_STATUS(tw_authority_create_token(a, S(JANE), S(JANE),
+                                           S("{\"allow_list\":[{\"type\":\"*\",\"id\":\"*\"}]}"),
+                                           S(""), &token, &key),
+                 TW_OK);
+    tw_str_free(token);
+    tw_key_free(key);
+    token = UNTOUCHED;
+    key = NULL;
     CHECK_STATUS(tw_authority_create_token(a, S(BOB), S(JANE), "", 0, S(""), &token, &key),
                  TW_FORBIDDEN);
     body = www = UNTOUCHED;
