@@ -683,7 +683,11 @@ mod tests {
         );
         for bad in [serde_json::json!("workspace:nope"), serde_json::json!(7)] {
             let err = AllowEntry::from_json(&bad).unwrap_err();
-            assert_eq!(crate::Coded::code(&err), crate::Code::InvalidAllowList, "{bad}");
+            assert_eq!(
+                crate::Coded::code(&err),
+                crate::Code::InvalidAllowList,
+                "{bad}"
+            );
         }
     }
     use crate::refresh::KeyUpdate;
