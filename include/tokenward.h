@@ -241,7 +241,8 @@ typedef struct {
   const char *token_name;
   // The length of `token_name` in bytes.
   size_t token_name_len;
-  // The creating request's IP address; NULL for `0.0.0.0`.
+  // The creating request's IP address (stored canonical: an IPv4-mapped IPv6 address as
+  // IPv4); NULL for `0.0.0.0`.
   const char *ip_address;
   // The length of `ip_address` in bytes.
   size_t ip_address_len;
