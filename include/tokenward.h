@@ -886,6 +886,15 @@ tw_status tw_verify_record(const char *presented,
                            size_t remote_addr_len,
                            tw_verdict *verdict);
 
+// Empties a verdict, dropping what it held (a verified key, Coder's answer) as when it was
+// new: for a verdict that would otherwise keep a key until its next call. NULL is ignored.
+// Not while another thread uses it.
+//
+// # Safety
+//
+// `verdict` is NULL or a live handle no other thread uses.
+void tw_verdict_clear(tw_verdict *verdict);
+
 // Releases a verdict. NULL is ignored. Not while another thread uses it.
 //
 // # Safety

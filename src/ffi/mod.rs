@@ -49,6 +49,6 @@ pub use token::{tw_duration_format, tw_duration_parse, tw_generate, tw_hash_secr
 pub use verify::tw_update;
 pub use verify::tw_verify_record;
 pub use verify::{tw_verdict, tw_verdict_body, tw_verdict_code, tw_verdict_detail};
+pub use verify::{tw_verdict_clear, tw_verdict_key, tw_verdict_new};
 pub use verify::{tw_verdict_free, tw_verdict_http_status, tw_verdict_message};
-pub use verify::{tw_verdict_key, tw_verdict_new};
 pub use verify::{tw_verdict_update, tw_verdict_update_ip, tw_verdict_www_authenticate};

@@ -189,6 +189,23 @@ pub unsafe extern "C" fn tw_verify_record(
     })
 }
 
+/// Empties a verdict, dropping what it held (a verified key, Coder's answer) as when it was
+/// new: for a verdict that would otherwise keep a key until its next call. NULL is ignored.
+/// Not while another thread uses it.
+///
+/// # Safety
+///
+/// `verdict` is NULL or a live handle no other thread uses.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tw_verdict_clear(verdict: *mut tw_verdict) {
+    boundary_void(|| {
+        // SAFETY: NULL or live and not shared, the caller's guarantee.
+        if let Some(verdict) = unsafe { verdict.as_mut() } {
+            verdict.outcome = Outcome::Empty;
+        }
+    });
+}
+
 /// Releases a verdict. NULL is ignored. Not while another thread uses it.
 ///
 /// # Safety

@@ -404,6 +404,12 @@ static void test_verify(void) {
                  TW_INVALID_TIMESTAMP);
     CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
 
+    /* Cleared, a verdict holds no answer again; NULL is ignored. */
+    CHECK_STATUS(tw_verify_record("", 0, NULL, NULL, 0, "", 0, verdict), TW_MISSING);
+    tw_verdict_clear(verdict);
+    CHECK_STATUS(tw_verdict_code(verdict, &code), TW_INVALID_ARGUMENT);
+    tw_verdict_clear(NULL);
+
     /* Getters refuse NULL. */
     tw_str s = UNTOUCHED;
     tw_update update;
