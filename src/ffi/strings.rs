@@ -133,11 +133,11 @@ pub(crate) unsafe fn text_in<'a>(
 #[inline]
 fn all_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |chunk: &[u8; 8]| u64::from_ne_bytes(*chunk);
+    let word = |chunk: &[u8]| u64::from_ne_bytes(chunk.try_into().unwrap_or([0xFF; 8]));
     match bytes.last_chunk::<8>() {
         Some(last) => {
-            let (words, _) = bytes.as_chunks::<8>();
-            words.iter().fold(word(last), |acc, w| acc | word(w)) & HIGH == 0
+            let words = bytes.chunks_exact(8);
+            words.fold(word(last), |acc, w| acc | word(w)) & HIGH == 0
         }
         None => bytes.iter().fold(0, |acc, &b| acc | b) < 0x80,
     }
