@@ -5,6 +5,7 @@
 /* mkdtemp, for the SQLite store's file. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1112,6 +1113,45 @@ static void test_key_fields(void) {
     tw_str_free(token);
 }
 
+/* Lengths no object has are refused before any byte is read; 1 MiB inputs get their answer. */
+static void test_lengths(void) {
+    tw_str a = UNTOUCHED, b = UNTOUCHED;
+    CHECK_STATUS(tw_parse("x", SIZE_MAX, &a, &b), TW_INVALID_ARGUMENT);
+    CHECK(detail_is("argument `token_len` is larger than any object"));
+    CHECK_STATUS(tw_parse("x", (size_t)PTRDIFF_MAX + 1, &a, &b), TW_INVALID_ARGUMENT);
+    CHECK(untouched(a) && untouched(b));
+    tw_key *key = NULL;
+    CHECK_STATUS(tw_key_from_json("{}", SIZE_MAX, &key), TW_INVALID_ARGUMENT);
+    int64_t nanos = 0;
+    CHECK_STATUS(tw_duration_parse("1h", SIZE_MAX, &nanos), TW_INVALID_ARGUMENT);
+    tw_verdict *verdict = NULL;
+    CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+    CHECK_STATUS(tw_verify_record("x", SIZE_MAX, NULL, NULL, 0, S(""), verdict),
+                 TW_INVALID_ARGUMENT);
+    CHECK_STATUS(tw_verify_record(S("x"), NULL, NULL, 0, "x", SIZE_MAX, verdict),
+                 TW_INVALID_ARGUMENT);
+
+    size_t big = (size_t)1 << 20;
+    char *mib = malloc(big);
+    CHECK(mib != NULL);
+    if (mib != NULL) {
+        memset(mib, 'a', big);
+        CHECK_STATUS(tw_parse(mib, big, &a, &b), TW_INVALID_TOKEN);
+        CHECK_STATUS(tw_verify_record(mib, big, NULL, NULL, 0, S(""), verdict), TW_MALFORMED);
+        CHECK_STATUS(tw_duration_parse(mib, big, &nanos), TW_INVALID_DURATION);
+        CHECK_STATUS(tw_key_from_json(mib, big, &key), TW_INVALID_KEY);
+        tw_header header = {"Coder-Session-Token", 19, mib, big};
+        tw_str token = UNTOUCHED;
+        uint32_t source = 0;
+        CHECK_STATUS(tw_extract_token(&header, 1, "", 0, &token, &source), TW_OK);
+        CHECK(token.len == big && source == TW_SOURCE_HEADER);
+        tw_str_free(token);
+        free(mib);
+    }
+    CHECK(key == NULL);
+    tw_verdict_free(verdict);
+}
+
 /* Coder's message for every rejected token. */
 #define SIGNED_OUT "You are signed out or your session has expired. Please sign in again to continue."
 
@@ -1224,6 +1264,7 @@ int main(void) {
     test_authority();
     test_extract();
     test_last_error_answer();
+    test_lengths();
 #ifdef TOKENWARD_FFI_TEST
     test_panic();
 #endif
