@@ -77,7 +77,8 @@ tw_status gotw_extract(const char *buf, const size_t *lens, size_t count, const 
 
 /* What the middleware does per request, in one C call: extracts the token from the headers
  * (as gotw_extract) and the query, authenticates it (no token: authenticates "", Coder's
- * "missing"), and wipes it. The token never reaches Go's memory. */
+ * "missing"), and wipes it. No Go string of the token is made: Go passes the header bytes from a
+ * pooled buffer it wipes after each request. */
 void gotw_middleware(uintptr_t authority, const char *buf, const size_t *lens, size_t count,
 		const char *query, size_t query_len, const char *remote_addr, size_t remote_addr_len,
 		gotw_result *result);

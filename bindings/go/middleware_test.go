@@ -204,3 +204,72 @@ func TestMiddlewareOverARealListener(t *testing.T) {
 		}
 	}
 }
+
+// Each byte that is not UTF-8 is read as one byte (DEL), so a token keeps the split and the
+// lengths Coder sees: a 21-byte secret and a stray byte is a secret of 22 bytes that does not
+// match, "API key secret is invalid.", not a secret of the wrong length (U+FFFD is 3 bytes).
+func TestMiddlewareKeepsLengthsOfBytesThatAreNotUTF8(t *testing.T) {
+	a, token, id := openWithToken(t)
+	handler := Middleware(a)(whoami(t))
+	presented := id + "-" + token[len(id)+1:len(id)+1+21] + "\xff"
+	for name, set := range map[string]func(*http.Request){
+		"header": func(r *http.Request) { r.Header.Set("Coder-Session-Token", presented) },
+		"bearer": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+presented) },
+		"query":  func(r *http.Request) { r.URL.RawQuery = "coder_session_token=" + presented },
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		set(req)
+		handler.ServeHTTP(rec, req)
+		if rec.Code != 401 || rec.Body.String() != badSecretBody || rec.Header().Get("WWW-Authenticate") != challenge {
+			t.Errorf("%s: %d %q", name, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// ExtractToken reads bytes that are not UTF-8, in any header or the query, as the middleware
+// does: they do not fail the call, nor hide the token.
+func TestExtractTokenBesideBytesThatAreNotUTF8(t *testing.T) {
+	token := "abcdefghij-0123456789012345678901"
+	for name, c := range map[string]struct {
+		headers []Header
+		query   string
+		source  TokenSource
+	}{
+		"user agent":  {[]Header{{"User-Agent", "\xff"}, {"Coder-Session-Token", token}}, "", SourceHeader},
+		"header name": {[]Header{{"X-\xfe", "1"}, {"Authorization", "Bearer " + token}}, "", SourceBearer},
+		"cookie":      {[]Header{{"Cookie", "theme=\xff\xfe; coder_session_token=" + token}}, "", SourceCookie},
+		"query":       {[]Header{{"Accept", "*/*"}}, "q=\xff&coder_session_token=" + token, SourceQuery},
+		"query and cookie": {
+			[]Header{{"Cookie", "coder_session_token=" + token + "\xff"}}, "x=\xfe&access_token=" + token, SourceAccessToken,
+		},
+	} {
+		got, source, err := ExtractToken(c.headers, c.query)
+		if err != nil || got != token || source != c.source {
+			t.Errorf("%s: %q %v %v", name, got, source, err)
+		}
+	}
+	// A token that holds such a byte is not cut there: it is the whole, wrong-length text.
+	got, _, err := ExtractToken([]Header{{"Coder-Session-Token", token + "\xff"}}, "")
+	if err != nil || got != token+"\x7f" {
+		t.Errorf("a stray byte: %q %v", got, err)
+	}
+}
+
+// The pooled buffer holds the token's header: it is wiped when released, and when it grows.
+func TestHeaderBufferIsWiped(t *testing.T) {
+	token := "abcdefghij-0123456789012345678901"
+	h := &headerBuf{}
+	h.add("Coder-Session-Token", token)
+	first := h.buf[:cap(h.buf)]
+	h.add("Cookie", strings.Repeat("x", 4<<10)) // grows
+	if cap(h.buf) == cap(first) || strings.Trim(string(first), "\x00") != "" {
+		t.Errorf("the buffer left behind when growing: %q", strings.Trim(string(first), "\x00"))
+	}
+	h.args("q=\xff&coder_session_token=" + token) // a cleaned copy of the query, in the buffer
+	all := h.buf[:cap(h.buf)]
+	h.release()
+	if strings.Trim(string(all), "\x00") != "" {
+		t.Errorf("released: %d bytes left", len(strings.ReplaceAll(string(all), "\x00", "")))
+	}
+}
