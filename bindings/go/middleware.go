@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sync"
 	"unicode/utf8"
@@ -214,7 +215,7 @@ func KeyFromContext(ctx context.Context) (*Key, bool) {
 // makes no Go string of the token: the headers that may hold it (already in the request's Go
 // memory) are copied into a pooled buffer that is wiped after each request, and the token is
 // extracted, authenticated and wiped in C. Bytes that are not UTF-8 are read as in
-// ExtractToken.
+// ExtractToken. A closed (or nil) authority is answered as a store failure: Coder's JSON 500.
 //
 // r.RemoteAddr is recorded as given; a bare IP is stored as is, anything else (such as
 // "host:port") as 0.0.0.0, as in Coder. Put a real-IP middleware in front to record the IP.
@@ -232,16 +233,40 @@ func Middleware(a *Authority) func(http.Handler) http.Handler {
 	}
 }
 
+// internalErrorMessage is Coder's message for a 500, the library's (src/error.rs,
+// INTERNAL_ERROR_MESSAGE). The C ABI answers only failures it saw, and it never sees a closed
+// authority, so the message is written here, once; TestClosedAuthorityAnswersAsTheStoreDoes
+// compares it with a real store failure's.
+const internalErrorMessage = "An internal error occurred. Please try again or contact the system administrator."
+
+// closedAnswer is what Middleware answers for a closed (or nil) authority: Coder's 500, as for
+// a store that cannot be read. errors.Is(closedAnswer, ErrClosed).
+var closedAnswer = func() *Error {
+	const detail = "Internal error fetching API key by id. the authority is closed"
+	body, _ := json.Marshal(struct {
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+	}{internalErrorMessage, detail}) // strings only: cannot fail
+	return &Error{
+		Code:    ErrClosed.Code,
+		Name:    ErrClosed.Name,
+		Status:  http.StatusInternalServerError,
+		Message: internalErrorMessage,
+		Detail:  detail,
+		Body:    string(body) + "\n", // as Go's json.Encoder writes it
+	}
+}()
+
 // authenticateRequest extracts and authenticates r's token in one C call.
 func (a *Authority) authenticateRequest(r *http.Request) (*Key, error) {
+	p, err := a.rlock()
+	if err != nil {
+		return nil, closedAnswer
+	}
+	defer a.mu.RUnlock()
 	h := headerBufs.Get().(*headerBuf)
 	defer h.release()
 	query := h.fromRequest(r)
-	p, err := a.rlock()
-	if err != nil {
-		return nil, err
-	}
-	defer a.mu.RUnlock()
 	bp, lp, count, qp, qn := h.args(query)
 	rp, rn := cstr(r.RemoteAddr)
 	var result C.gotw_result

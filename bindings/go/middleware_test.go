@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +95,42 @@ func TestMiddlewareRecorder(t *testing.T) {
 	req = httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Coder-Session-Token", token)
 	handler.ServeHTTP(rec, req)
-	if rec.Code != 500 {
-		t.Errorf("closed authority: %d %q", rec.Code, rec.Body.String())
+	if rec.Code != 500 || rec.Body.String() != closedBody || rec.Header().Get("Content-Type") != jsonType ||
+		rec.Header().Get("WWW-Authenticate") != "" {
+		t.Errorf("closed authority: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+}
+
+// Coder's internal-error answer, for a closed authority.
+const closedBody = `{"message":"An internal error occurred. Please try again or contact the system administrator.","detail":"Internal error fetching API key by id. the authority is closed"}` + "\n"
+
+// A closed or nil authority is answered as a store failure is: the message is the library's
+// (the C ABI cannot answer a failure it did not see, so Go writes it).
+func TestClosedAuthorityAnswersAsTheStoreDoes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database. ", 64)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, nil)
+	var store *Error
+	if !errors.As(err, &store) || store.Status != 500 || store.Code < 5000 || store.Code >= 6000 {
+		t.Fatalf("a store that is not one: %#v", err)
+	}
+	wantPrefix := `{"message":` + strconv.Quote(store.Message) + `,"detail":"`
+	if store.Message != internalErrorMessage || !strings.HasPrefix(store.Body, wantPrefix) ||
+		!strings.HasPrefix(closedBody, wantPrefix) {
+		t.Fatalf("the store's answer %q, the closed authority's %q", store.Body, closedBody)
+	}
+	for name, a := range map[string]*Authority{"nil": nil, "closed": func() *Authority {
+		a, _, _ := openWithToken(t)
+		a.Close()
+		return a
+	}()} {
+		rec := httptest.NewRecorder()
+		Middleware(a)(whoami(t)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.Code != 500 || rec.Body.String() != closedBody || rec.Header().Get("Content-Type") != jsonType {
+			t.Errorf("%s: %d %q %v", name, rec.Code, rec.Body.String(), rec.Header())
+		}
 	}
 }
 
