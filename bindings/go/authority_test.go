@@ -3,7 +3,10 @@ package tokenward
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -485,4 +488,37 @@ func TestUsersThatAreNotUTF8StayDistinct(t *testing.T) {
 		t.Fatalf("after the attempts: %v", err)
 	}
 	k.Close()
+}
+
+// Once an authentication returns, the thread's verdict no longer holds the key (nor its hash).
+func TestAuthenticateLeavesNoKeyInTheVerdict(t *testing.T) {
+	a, token, _ := openWithToken(t)
+	handler := Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	done := make(chan string)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		key, _, err := a.Authenticate(token, "")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		key.Close()
+		if threadVerdictHasKey() {
+			done <- "Authenticate left the key in the verdict"
+			return
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Coder-Session-Token", token)
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != 200 || threadVerdictHasKey() {
+			done <- fmt.Sprintf("Middleware (%d) left the key in the verdict", rec.Code)
+			return
+		}
+		done <- ""
+	}()
+	if msg := <-done; msg != "" {
+		t.Fatal(msg)
+	}
 }
