@@ -183,9 +183,11 @@ func TestAuthorityLifecycle(t *testing.T) {
 	}
 
 	// Listing: own, another's (owner only), all, with expired.
-	if _, _, err := a.CreateToken(bob, bob, TokenRequest{TokenName: "bobs"}, ""); err != nil {
+	_, bkey, err := a.CreateToken(bob, bob, TokenRequest{TokenName: "bobs"}, "")
+	if err != nil {
 		t.Fatal(err)
 	}
+	bkey.Close()
 	names := func(keys []APIKey, err error) []string {
 		t.Helper()
 		if err != nil {

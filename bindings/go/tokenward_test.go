@@ -15,13 +15,26 @@ import (
 
 // Each sentinel's number and name are the library's (tw_status_name), and its status the
 // library's (tw_status_http).
+// Each sentinel's Code, Name and Status are the library's (tw_status_name, tw_status_http),
+// and errors.Is tells them apart. (TestCodeVectors compares them with codes.json.)
 func TestSentinelsMatchTheLibrary(t *testing.T) {
-	for _, s := range sentinels {
+	for i, s := range sentinels {
+		if s.Code <= 0 || statusNameOf(s.Code) == "unknown" {
+			t.Errorf("%s: the library has no status %d", s.Name, s.Code)
+		}
 		if got := statusNameOf(s.Code); got != s.Name {
 			t.Errorf("status %d: library names it %q, Go %q", s.Code, got, s.Name)
 		}
-		if !errors.Is(s, s) || errors.Is(s, ErrClosed) {
-			t.Errorf("%s: errors.Is", s.Name)
+		if got := httpStatus(s.Code); got != s.Status || got < 400 || got > 599 {
+			t.Errorf("%s: library answers %d, Go %d", s.Name, got, s.Status)
+		}
+		for j, other := range sentinels {
+			if (i == j) != errors.Is(s, other) {
+				t.Errorf("errors.Is(%s, %s) = %v", s.Name, other.Name, errors.Is(s, other))
+			}
+		}
+		if errors.Is(s, ErrClosed) {
+			t.Errorf("%s is ErrClosed", s.Name)
 		}
 	}
 }
