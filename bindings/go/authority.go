@@ -5,8 +5,10 @@ import "C"
 
 import (
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // User is a user as the authority sees it: an opaque id and its site roles ("owner" may act
@@ -19,12 +21,67 @@ type User struct {
 	Roles []string `json:"roles"`
 }
 
-func (u User) json() []byte {
+// json is u as the C ABI takes it. encoding/json would turn bytes that are not UTF-8 into
+// U+FFFD, making "user-\xff" and "user-\xfe" the same user: such a string is ErrInvalidUTF8.
+func (u User) json() ([]byte, error) {
+	if err := checkUTF8("user id", u.ID); err != nil {
+		return nil, err
+	}
+	for _, role := range u.Roles {
+		if err := checkUTF8("role", role); err != nil {
+			return nil, err
+		}
+	}
 	if u.Roles == nil {
 		u.Roles = []string{}
 	}
-	b, _ := json.Marshal(u) // strings only: cannot fail
-	return b
+	return json.Marshal(u)
+}
+
+// json is r as the C ABI takes it; a string that is not UTF-8 is ErrInvalidUTF8 (see User.json).
+func (r TokenRequest) json() ([]byte, error) {
+	if err := checkUTF8("scope", r.Scope); err != nil {
+		return nil, err
+	}
+	for _, scope := range r.Scopes {
+		if err := checkUTF8("scope", scope); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkUTF8("token name", r.TokenName); err != nil {
+		return nil, err
+	}
+	for _, entry := range r.AllowList {
+		if err := checkUTF8("allow-list type", entry.Type); err != nil {
+			return nil, err
+		}
+		if err := checkUTF8("allow-list id", entry.ID); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(r)
+}
+
+// json is o as the C ABI takes it; a user id that is not UTF-8 is ErrInvalidUTF8 (see
+// User.json).
+func (o ListOptions) json() ([]byte, error) {
+	if err := checkUTF8("user id", o.UserID); err != nil {
+		return nil, err
+	}
+	return json.Marshal(o)
+}
+
+// checkUTF8 is ErrInvalidUTF8 (status 400) when s, the named field, is not UTF-8.
+func checkUTF8(field, s string) error {
+	if utf8.ValidString(s) {
+		return nil
+	}
+	return &Error{
+		Code:   ErrInvalidUTF8.Code,
+		Name:   ErrInvalidUTF8.Name,
+		Status: ErrInvalidUTF8.Status,
+		Detail: fmt.Sprintf("%s %q is not UTF-8", field, s),
+	}
 }
 
 // TokenRequest is codersdk's CreateTokenRequest, the body of Coder's POST
@@ -127,11 +184,18 @@ func minted(status C.tw_status, token C.tw_str, key C.uintptr_t, e *C.gotw_error
 // taken is ErrConflict. It returns the token text (show it to its owner once, never log it)
 // and the stored key, which the caller closes.
 func (a *Authority) CreateToken(actor, target User, req TokenRequest, remoteAddr string) (string, *Key, error) {
-	reqJSON, err := json.Marshal(req)
+	reqJSON, err := req.json()
 	if err != nil {
 		return "", nil, err
 	}
-	actorJSON, targetJSON := actor.json(), target.json()
+	actorJSON, err := actor.json()
+	if err != nil {
+		return "", nil, err
+	}
+	targetJSON, err := target.json()
+	if err != nil {
+		return "", nil, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return "", nil, err
@@ -153,7 +217,10 @@ func (a *Authority) CreateToken(actor, target User, req TokenRequest, remoteAddr
 // oauth2_provider_app (ErrInvalidLoginType otherwise; token is ErrInvalidArgument). It returns
 // the token text and the stored key, which the caller closes.
 func (a *Authority) CreateSession(user User, loginType, remoteAddr string) (string, *Key, error) {
-	userJSON := user.json()
+	userJSON, err := user.json()
+	if err != nil {
+		return "", nil, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return "", nil, err
@@ -173,7 +240,10 @@ func (a *Authority) CreateSession(user User, loginType, remoteAddr string) (stri
 // type password, lasting the settings' default_token_lifetime, scopes [coder:all], no name;
 // and stores it. It returns the token text and the stored key, which the caller closes.
 func (a *Authority) CreateSessionKey(user User, remoteAddr string) (string, *Key, error) {
-	userJSON := user.json()
+	userJSON, err := user.json()
+	if err != nil {
+		return "", nil, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return "", nil, err
@@ -215,7 +285,10 @@ func (a *Authority) Authenticate(presented, remoteAddr string) (*Key, *Update, e
 // /users/{user}/keys/tokens/tokenconfig): the settings' max_admin_token_lifetime for an owner,
 // max_token_lifetime otherwise.
 func (a *Authority) TokenConfig(user User) (TokenConfig, error) {
-	userJSON := user.json()
+	userJSON, err := user.json()
+	if err != nil {
+		return TokenConfig{}, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return TokenConfig{}, err
@@ -234,8 +307,11 @@ func (a *Authority) TokenConfig(user User) (TokenConfig, error) {
 // codersdk's APIKey (Coder's GET /users/{user}/keys/tokens). The zero ListOptions lists the
 // actor's own unexpired tokens.
 func (a *Authority) ListTokens(actor User, opts ListOptions) ([]APIKey, error) {
-	actorJSON := actor.json()
-	optsJSON, err := json.Marshal(opts)
+	actorJSON, err := actor.json()
+	if err != nil {
+		return nil, err
+	}
+	optsJSON, err := opts.json()
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +342,10 @@ func (a *Authority) ListTokens(actor User, opts ListOptions) ([]APIKey, error) {
 // key is ErrNotFound, as is a missing one; an id that is not one is ErrInvalidToken. The
 // caller closes the key.
 func (a *Authority) GetKey(actor User, id string) (*Key, error) {
-	actorJSON := actor.json()
+	actorJSON, err := actor.json()
+	if err != nil {
+		return nil, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return nil, err
@@ -287,7 +366,10 @@ func (a *Authority) GetKey(actor User, id string) (*Key, error) {
 // The actor must own the key or be an owner. ErrNotFound when nothing matches (never echoing
 // a secret). The caller closes the key.
 func (a *Authority) FindToken(actor User, userID, nameOrID string) (*Key, error) {
-	actorJSON := actor.json()
+	actorJSON, err := actor.json()
+	if err != nil {
+		return nil, err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return nil, err
@@ -306,7 +388,10 @@ func (a *Authority) FindToken(actor User, userID, nameOrID string) (*Key, error)
 
 // byID runs Expire or Delete.
 func (a *Authority) byID(actor User, id string, del bool) error {
-	actorJSON := actor.json()
+	actorJSON, err := actor.json()
+	if err != nil {
+		return err
+	}
 	p, err := a.rlock()
 	if err != nil {
 		return err

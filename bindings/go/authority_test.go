@@ -3,7 +3,10 @@ package tokenward
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -180,9 +183,11 @@ func TestAuthorityLifecycle(t *testing.T) {
 	}
 
 	// Listing: own, another's (owner only), all, with expired.
-	if _, _, err := a.CreateToken(bob, bob, TokenRequest{TokenName: "bobs"}, ""); err != nil {
+	_, bkey, err := a.CreateToken(bob, bob, TokenRequest{TokenName: "bobs"}, "")
+	if err != nil {
 		t.Fatal(err)
 	}
+	bkey.Close()
 	names := func(keys []APIKey, err error) []string {
 		t.Helper()
 		if err != nil {
@@ -415,5 +420,107 @@ func TestConcurrentLifecycle(t *testing.T) {
 	// jane's "ci" and the half of each goroutine's keys that were expired, not deleted.
 	if want := 1 + goroutines*rounds/2; len(keys) != want {
 		t.Fatalf("%d keys left, want %d", len(keys), want)
+	}
+}
+
+// Strings that are not UTF-8 are refused, not turned into U+FFFD by encoding/json: else
+// "user-\xff" and "user-\xfe" (and "user-\uFFFD") would be one user, each able to list and
+// delete the others' keys.
+func TestUsersThatAreNotUTF8StayDistinct(t *testing.T) {
+	a, _, _ := openWithToken(t)
+	replaced := User{ID: "user-\uFFFD"} // what encoding/json makes of both
+	token, key, err := a.CreateToken(replaced, replaced, TokenRequest{TokenName: "mine"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := key.ID()
+	key.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := func(what string, err error) {
+		t.Helper()
+		var e *Error
+		if !errors.Is(err, ErrInvalidUTF8) || !errors.As(err, &e) || e.Status != 400 ||
+			e.Code != ErrInvalidUTF8.Code || e.Name != "invalid_utf8" {
+			t.Errorf("%s: %#v", what, err)
+		}
+	}
+	for _, u := range []User{{ID: "user-\xff"}, {ID: "user-\xfe"}, {ID: "jane", Roles: []string{"owner\xff"}}} {
+		_, k, err := a.CreateToken(u, u, TokenRequest{}, "")
+		if k != nil {
+			k.Close()
+		}
+		invalid("create for "+u.ID, err)
+		keys, err := a.ListTokens(u, ListOptions{})
+		invalid(fmt.Sprintf("list as %q (%d keys)", u.ID, len(keys)), err)
+		invalid("delete as "+u.ID, a.Delete(u, id))
+		invalid("expire as "+u.ID, a.Expire(u, id))
+		k, err = a.GetKey(u, id)
+		if k != nil {
+			k.Close()
+		}
+		invalid("get as "+u.ID, err)
+		_, k, err = a.CreateSession(u, "password", "")
+		if k != nil {
+			k.Close()
+		}
+		invalid("session for "+u.ID, err)
+		_, err = a.TokenConfig(u)
+		invalid("token config of "+u.ID, err)
+	}
+	for _, req := range []TokenRequest{
+		{TokenName: "name\xff"},
+		{Scope: "all\xff"},
+		{Scopes: []string{"coder:all", "\xfe"}},
+		{AllowList: []AllowListEntry{{Type: "workspace\xff", ID: "*"}}},
+		{AllowList: []AllowListEntry{{Type: "*", ID: "\xff"}}},
+	} {
+		_, k, err := a.CreateToken(jane, jane, req, "")
+		if k != nil {
+			k.Close()
+		}
+		invalid(fmt.Sprintf("request %+q", req), err)
+	}
+	_, err = a.ListTokens(root, ListOptions{UserID: "user-\xff"})
+	invalid("list another's as owner", err)
+	// The key of "user-\uFFFD" is untouched.
+	k, _, err := a.Authenticate(token, "")
+	if err != nil {
+		t.Fatalf("after the attempts: %v", err)
+	}
+	k.Close()
+}
+
+// Once an authentication returns, the thread's verdict no longer holds the key (nor its hash).
+func TestAuthenticateLeavesNoKeyInTheVerdict(t *testing.T) {
+	a, token, _ := openWithToken(t)
+	handler := Middleware(a)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	done := make(chan string)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		key, _, err := a.Authenticate(token, "")
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		key.Close()
+		if threadVerdictHasKey() {
+			done <- "Authenticate left the key in the verdict"
+			return
+		}
+		req := httptest.NewRequest("GET", "/", nil)
+		req.Header.Set("Coder-Session-Token", token)
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != 200 || threadVerdictHasKey() {
+			done <- fmt.Sprintf("Middleware (%d) left the key in the verdict", rec.Code)
+			return
+		}
+		done <- ""
+	}()
+	if msg := <-done; msg != "" {
+		t.Fatal(msg)
 	}
 }

@@ -38,8 +38,27 @@ static pthread_key_t verdict_key;
 static pthread_once_t verdict_once = PTHREAD_ONCE_INIT;
 static __thread tw_verdict *thread_verdict;
 
+// How many verdicts threads made and freed, for the tests (gotw_verdict_counts): once each
+// per thread, so the count costs nothing per call.
+static uint64_t verdicts_made, verdicts_freed;
+
 static void free_verdict(void *verdict) {
 	tw_verdict_free(verdict);
+	__atomic_fetch_add(&verdicts_freed, 1, __ATOMIC_RELAXED);
+}
+
+bool gotw_thread_verdict_has_key(void) {
+	tw_key *key = NULL;
+	if (thread_verdict == NULL || tw_verdict_key(thread_verdict, &key) != TW_OK) {
+		return false;
+	}
+	tw_key_free(key);
+	return true;
+}
+
+void gotw_verdict_counts(uint64_t *made, uint64_t *freed) {
+	*made = __atomic_load_n(&verdicts_made, __ATOMIC_RELAXED);
+	*freed = __atomic_load_n(&verdicts_freed, __ATOMIC_RELAXED);
 }
 
 static void make_verdict_key(void) {
@@ -55,6 +74,7 @@ static tw_verdict *this_thread_verdict(void) {
 			abort(); // out of memory
 		}
 		pthread_setspecific(verdict_key, thread_verdict);
+		__atomic_fetch_add(&verdicts_made, 1, __ATOMIC_RELAXED);
 	}
 	return thread_verdict;
 }
@@ -150,6 +170,7 @@ void gotw_authenticate(uintptr_t authority, const char *presented, size_t presen
 			presented_len, remote_addr, remote_addr_len, verdict);
 	read_answer(status, verdict, NULL, result);
 	read_key(verdict, result);
+	tw_verdict_clear(verdict); // else the thread's verdict keeps the key until its next call
 }
 
 // Headers this many or fewer are laid out on the stack.
@@ -206,6 +227,7 @@ void gotw_middleware(uintptr_t authority, const char *buf, const size_t *lens, s
 	tw_str_free(token); // wiped
 	read_answer(status, verdict, NULL, result);
 	read_key(verdict, result);
+	tw_verdict_clear(verdict); // else the thread's verdict keeps the key until its next call
 }
 
 // ---------------------------------------------------------------------------------------------

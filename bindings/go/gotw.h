@@ -11,7 +11,8 @@
  * - The verifying helpers answer into a gotw_result that holds no pointer (Go passes it from its
  *   stack, unchecked and without allocating), with a verdict of the calling thread's own
  *   (tw_verdict_new once per thread, freed when the thread exits): a verified token then costs
- *   one cgo call and no allocation. Strings (a refresh's address, a failure) come in a
+ *   one cgo call and no allocation. An authentication clears the verdict once it is read, so
+ *   it does not keep the key until the thread's next call. Strings (a refresh's address, a failure) come in a
  *   gotw_rest block that Go takes with gotw_take.
  */
 
@@ -77,10 +78,17 @@ tw_status gotw_extract(const char *buf, const size_t *lens, size_t count, const 
 
 /* What the middleware does per request, in one C call: extracts the token from the headers
  * (as gotw_extract) and the query, authenticates it (no token: authenticates "", Coder's
- * "missing"), and wipes it. The token never reaches Go's memory. */
+ * "missing"), and wipes it. No Go string of the token is made: Go passes the header bytes from a
+ * pooled buffer it wipes after each request. */
 void gotw_middleware(uintptr_t authority, const char *buf, const size_t *lens, size_t count,
 		const char *query, size_t query_len, const char *remote_addr, size_t remote_addr_len,
 		gotw_result *result);
+
+/* How many threads' verdicts were made and freed so far (for the tests). */
+void gotw_verdict_counts(uint64_t *made, uint64_t *freed);
+/* Whether the calling thread's verdict holds a key (for the tests: it should not, once a call
+ * has returned). */
+bool gotw_thread_verdict_has_key(void);
 
 /* Releases a handle by its address (0 is ignored). */
 void gotw_key_free(uintptr_t key);

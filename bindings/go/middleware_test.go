@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,8 +95,42 @@ func TestMiddlewareRecorder(t *testing.T) {
 	req = httptest.NewRequest("GET", "/", nil)
 	req.Header.Set("Coder-Session-Token", token)
 	handler.ServeHTTP(rec, req)
-	if rec.Code != 500 {
-		t.Errorf("closed authority: %d %q", rec.Code, rec.Body.String())
+	if rec.Code != 500 || rec.Body.String() != closedBody || rec.Header().Get("Content-Type") != jsonType ||
+		rec.Header().Get("WWW-Authenticate") != "" {
+		t.Errorf("closed authority: %d %q %v", rec.Code, rec.Body.String(), rec.Header())
+	}
+}
+
+// Coder's internal-error answer, for a closed authority.
+const closedBody = `{"message":"An internal error occurred. Please try again or contact the system administrator.","detail":"Internal error fetching API key by id. the authority is closed"}` + "\n"
+
+// A closed or nil authority is answered as a store failure is: the message is the library's
+// (the C ABI cannot answer a failure it did not see, so Go writes it).
+func TestClosedAuthorityAnswersAsTheStoreDoes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database. ", 64)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, nil)
+	var store *Error
+	if !errors.As(err, &store) || store.Status != 500 || store.Code < 5000 || store.Code >= 6000 {
+		t.Fatalf("a store that is not one: %#v", err)
+	}
+	wantPrefix := `{"message":` + strconv.Quote(store.Message) + `,"detail":"`
+	if store.Message != internalErrorMessage || !strings.HasPrefix(store.Body, wantPrefix) ||
+		!strings.HasPrefix(closedBody, wantPrefix) {
+		t.Fatalf("the store's answer %q, the closed authority's %q", store.Body, closedBody)
+	}
+	for name, a := range map[string]*Authority{"nil": nil, "closed": func() *Authority {
+		a, _, _ := openWithToken(t)
+		a.Close()
+		return a
+	}()} {
+		rec := httptest.NewRecorder()
+		Middleware(a)(whoami(t)).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		if rec.Code != 500 || rec.Body.String() != closedBody || rec.Header().Get("Content-Type") != jsonType {
+			t.Errorf("%s: %d %q %v", name, rec.Code, rec.Body.String(), rec.Header())
+		}
 	}
 }
 
@@ -202,5 +239,74 @@ func TestMiddlewareOverARealListener(t *testing.T) {
 		if strings.Contains(body, token[11:]) {
 			t.Errorf("%s: the answer holds the secret", rj.name)
 		}
+	}
+}
+
+// Each byte that is not UTF-8 is read as one byte (DEL), so a token keeps the split and the
+// lengths Coder sees: a 21-byte secret and a stray byte is a secret of 22 bytes that does not
+// match, "API key secret is invalid.", not a secret of the wrong length (U+FFFD is 3 bytes).
+func TestMiddlewareKeepsLengthsOfBytesThatAreNotUTF8(t *testing.T) {
+	a, token, id := openWithToken(t)
+	handler := Middleware(a)(whoami(t))
+	presented := id + "-" + token[len(id)+1:len(id)+1+21] + "\xff"
+	for name, set := range map[string]func(*http.Request){
+		"header": func(r *http.Request) { r.Header.Set("Coder-Session-Token", presented) },
+		"bearer": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+presented) },
+		"query":  func(r *http.Request) { r.URL.RawQuery = "coder_session_token=" + presented },
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/", nil)
+		set(req)
+		handler.ServeHTTP(rec, req)
+		if rec.Code != 401 || rec.Body.String() != badSecretBody || rec.Header().Get("WWW-Authenticate") != challenge {
+			t.Errorf("%s: %d %q", name, rec.Code, rec.Body.String())
+		}
+	}
+}
+
+// ExtractToken reads bytes that are not UTF-8, in any header or the query, as the middleware
+// does: they do not fail the call, nor hide the token.
+func TestExtractTokenBesideBytesThatAreNotUTF8(t *testing.T) {
+	token := "abcdefghij-0123456789012345678901"
+	for name, c := range map[string]struct {
+		headers []Header
+		query   string
+		source  TokenSource
+	}{
+		"user agent":  {[]Header{{"User-Agent", "\xff"}, {"Coder-Session-Token", token}}, "", SourceHeader},
+		"header name": {[]Header{{"X-\xfe", "1"}, {"Authorization", "Bearer " + token}}, "", SourceBearer},
+		"cookie":      {[]Header{{"Cookie", "theme=\xff\xfe; coder_session_token=" + token}}, "", SourceCookie},
+		"query":       {[]Header{{"Accept", "*/*"}}, "q=\xff&coder_session_token=" + token, SourceQuery},
+		"query and cookie": {
+			[]Header{{"Cookie", "coder_session_token=" + token + "\xff"}}, "x=\xfe&access_token=" + token, SourceAccessToken,
+		},
+	} {
+		got, source, err := ExtractToken(c.headers, c.query)
+		if err != nil || got != token || source != c.source {
+			t.Errorf("%s: %q %v %v", name, got, source, err)
+		}
+	}
+	// A token that holds such a byte is not cut there: it is the whole, wrong-length text.
+	got, _, err := ExtractToken([]Header{{"Coder-Session-Token", token + "\xff"}}, "")
+	if err != nil || got != token+"\x7f" {
+		t.Errorf("a stray byte: %q %v", got, err)
+	}
+}
+
+// The pooled buffer holds the token's header: it is wiped when released, and when it grows.
+func TestHeaderBufferIsWiped(t *testing.T) {
+	token := "abcdefghij-0123456789012345678901"
+	h := &headerBuf{}
+	h.add("Coder-Session-Token", token)
+	first := h.buf[:cap(h.buf)]
+	h.add("Cookie", strings.Repeat("x", 4<<10)) // grows
+	if cap(h.buf) == cap(first) || strings.Trim(string(first), "\x00") != "" {
+		t.Errorf("the buffer left behind when growing: %q", strings.Trim(string(first), "\x00"))
+	}
+	h.args("q=\xff&coder_session_token=" + token) // a cleaned copy of the query, in the buffer
+	all := h.buf[:cap(h.buf)]
+	h.release()
+	if strings.Trim(string(all), "\x00") != "" {
+		t.Errorf("released: %d bytes left", len(strings.ReplaceAll(string(all), "\x00", "")))
 	}
 }

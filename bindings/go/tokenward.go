@@ -290,3 +290,14 @@ func VerifyRecord(presented string, key *Key, now time.Time, settings *Settings,
 	}
 	return update, nil
 }
+
+// verdictCounts is how many threads' verdicts gotw.c made and freed so far (for the tests).
+func verdictCounts() (made, freed uint64) {
+	var m, f C.uint64_t
+	C.gotw_verdict_counts(&m, &f)
+	return uint64(m), uint64(f)
+}
+
+// threadVerdictHasKey is whether the calling thread's verdict holds a key (for the tests, on a
+// goroutine locked to its thread).
+func threadVerdictHasKey() bool { return bool(C.gotw_thread_verdict_has_key()) }

@@ -15,13 +15,26 @@ import (
 
 // Each sentinel's number and name are the library's (tw_status_name), and its status the
 // library's (tw_status_http).
+// Each sentinel's Code, Name and Status are the library's (tw_status_name, tw_status_http),
+// and errors.Is tells them apart. (TestCodeVectors compares them with codes.json.)
 func TestSentinelsMatchTheLibrary(t *testing.T) {
-	for _, s := range sentinels {
+	for i, s := range sentinels {
+		if s.Code <= 0 || statusNameOf(s.Code) == "unknown" {
+			t.Errorf("%s: the library has no status %d", s.Name, s.Code)
+		}
 		if got := statusNameOf(s.Code); got != s.Name {
 			t.Errorf("status %d: library names it %q, Go %q", s.Code, got, s.Name)
 		}
-		if !errors.Is(s, s) || errors.Is(s, ErrClosed) {
-			t.Errorf("%s: errors.Is", s.Name)
+		if got := httpStatus(s.Code); got != s.Status || got < 400 || got > 599 {
+			t.Errorf("%s: library answers %d, Go %d", s.Name, got, s.Status)
+		}
+		for j, other := range sentinels {
+			if (i == j) != errors.Is(s, other) {
+				t.Errorf("errors.Is(%s, %s) = %v", s.Name, other.Name, errors.Is(s, other))
+			}
+		}
+		if errors.Is(s, ErrClosed) {
+			t.Errorf("%s is ErrClosed", s.Name)
 		}
 	}
 }
@@ -447,7 +460,9 @@ func TestVerdictOfAThreadThatEnds(t *testing.T) {
 	}
 	defer key.Close()
 	token, now := "abcdefghij-"+fieldsSecret, fieldsCreated.Add(2*time.Minute)
-	for range 4 {
+	made, freed := verdictCounts()
+	const threads = 4
+	for range threads {
 		done := make(chan error)
 		go func() {
 			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
@@ -460,5 +475,17 @@ func TestVerdictOfAThreadThatEnds(t *testing.T) {
 	}
 	if _, err := VerifyRecord(token, key, now, nil, ""); err != nil {
 		t.Fatal(err)
+	}
+	// Each ended thread freed its verdict (a pthread key destructor, run as the thread exits:
+	// soon, not at once), but one: Go does not end the process's main thread, it parks it, so
+	// a goroutine that ran there leaves its verdict to it.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		nowMade, nowFreed := verdictCounts()
+		if nowFreed-freed >= threads-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("verdicts made %d, freed %d (%d threads ended)", nowMade-made, nowFreed-freed, threads)
+		}
 	}
 }
