@@ -304,9 +304,14 @@ impl Authority {
         Ok((serde_json::from_str(&json.text()).unwrap(), expires_at))
     }
 
-    /// `tw_authority_create_session` (password) from `remote_addr`: the key.
-    fn create_session_key(&self, user: &str, remote_addr: &str) -> Result<Key, Failure> {
-        let login_type = "password";
+    /// `tw_authority_create_session` for `user` with the login type `login_type` (raw) from
+    /// `remote_addr`: the session's key.
+    fn create_session(
+        &self,
+        user: &str,
+        login_type: &str,
+        remote_addr: &str,
+    ) -> Result<Key, Failure> {
         let mut token = empty();
         let mut key: *mut tw_key = ptr::null_mut();
         // SAFETY: `self.0` is live; every text is its length in readable bytes; both outs
@@ -328,31 +333,6 @@ impl Authority {
         let key = Key(key);
         check(status)?;
         Ok(key)
-    }
-
-    /// `tw_authority_create_session` with the login type `login_type`, raw.
-    fn create_session(&self, user: &str, login_type: &str) -> Result<(), Failure> {
-        let mut token = empty();
-        let mut key: *mut tw_key = ptr::null_mut();
-        // SAFETY: `self.0` is live; every text is its length in readable bytes; both outs
-        // are writable.
-        let status = unsafe {
-            tw_authority_create_session(
-                self.0,
-                p(user),
-                user.len(),
-                p(login_type),
-                login_type.len(),
-                p(""),
-                0,
-                &mut token,
-                &mut key,
-            )
-        };
-        let _token = Owned(token);
-        // SAFETY: NULL or the handle just written, freed once.
-        unsafe { tw_key_free(key) };
-        check(status)
     }
 }
 
@@ -649,7 +629,7 @@ fn ip_vectors() {
     let user = user_json(&json!([]));
     run("ip.json", "ip", 30, 0, |case| {
         // The address a new key records for the request's remote address.
-        let key = ok(authority.create_session_key(&user, text(&case["input"])))?;
+        let key = ok(authority.create_session(&user, "password", text(&case["input"])))?;
         let mut ip = empty();
         // SAFETY: the key is live; `ip` is a writable `tw_str`, released by `Owned`.
         ok(check(unsafe { tw_key_ip_address(key.0, &mut ip) }))?;
@@ -948,7 +928,7 @@ impl Quoter {
     /// `s` as `tw_authority_create_session` quotes a login type it does not know:
     /// `unknown login type %q`. The text goes in raw, as pointer and length.
     fn by_login_type(&self, s: &str) -> Result<String, String> {
-        let got = self.authority.create_session(&self.user, s);
+        let got = self.authority.create_session(&self.user, s, "").map(drop);
         strip(got, tw_status::InvalidLoginType, "unknown login type ", "")
     }
 
