@@ -4,6 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{Fail, boundary_void};
 use crate::error::Code;
+use crate::token::TOKEN_LENGTH;
 
 /// A string the library allocated: `len` bytes of UTF-8 at `ptr`, followed by a NUL that
 /// `len` does not count (the text itself may contain NUL: use `len`). The caller owns it and
@@ -134,6 +135,11 @@ pub(crate) unsafe fn text_in<'a>(
 fn all_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let word = |chunk: &[u8]| u64::from_ne_bytes(chunk.try_into().unwrap_or([0xFF; 8]));
+    // A token's length: straight-line code, four words and the last byte.
+    if let Ok(token) = <&[u8; TOKEN_LENGTH]>::try_from(bytes) {
+        let words = token[..32].chunks_exact(8).fold(0, |acc, w| acc | word(w));
+        return words & HIGH == 0 && token[32] < 0x80;
+    }
     match bytes.last_chunk::<8>() {
         Some(last) => {
             let words = bytes.chunks_exact(8);

@@ -62,7 +62,17 @@ struct Failed {
 impl tw_verdict {
     /// Holds a verified token: the stored key (none for a caller's record) and the refresh.
     pub(crate) fn set_verified(&mut self, key: Option<Arc<ApiKey>>, update: Option<KeyUpdate>) {
-        self.outcome = Outcome::Verified { key, update };
+        // The usual case, a verdict reused for the caller's records: nothing to drop.
+        if key.is_none()
+            && let Outcome::Verified {
+                key: None,
+                update: slot,
+            } = &mut self.outcome
+        {
+            *slot = update;
+        } else {
+            self.outcome = Outcome::Verified { key, update };
+        }
     }
 
     /// Passes on `inputs`, or empties the verdict when they failed: a call that fails before
