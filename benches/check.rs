@@ -41,8 +41,8 @@ fn main() {
                 black_box(presented),
                 |_| Some(&record),
                 black_box(now),
-                &settings,
-                "203.0.113.7",
+                black_box(&settings),
+                black_box("203.0.113.7"),
             );
             black_box(verdict.is_ok());
         },

@@ -31,7 +31,7 @@ fn load(json: &str) -> *mut tw_key {
 
 /// One check through the ABI.
 fn check(key: *const tw_key, now: Timestamp, verdict: *mut tw_verdict) {
-    let presented = black_box(PRESENTED);
+    let (presented, remote) = (black_box(PRESENTED), black_box(REMOTE));
     // SAFETY: both texts are their lengths in readable bytes; `key` is live; NULL settings
     // are the defaults; `verdict` is live and used by this thread only.
     let status = unsafe {
@@ -40,9 +40,9 @@ fn check(key: *const tw_key, now: Timestamp, verdict: *mut tw_verdict) {
             presented.len(),
             key,
             ptr::null(),
-            now.unix_micros(),
-            REMOTE.as_ptr().cast(),
-            REMOTE.len(),
+            black_box(now).unix_micros(),
+            remote.as_ptr().cast(),
+            remote.len(),
             verdict,
         )
     };
@@ -64,10 +64,10 @@ fn main() {
         &mut || {
             let verdict = verify_record(
                 black_box(PRESENTED),
-                Some(&records[0]),
-                now,
-                &settings,
-                REMOTE,
+                Some(black_box(&records[0])),
+                black_box(now),
+                black_box(&settings),
+                black_box(REMOTE),
             );
             black_box(verdict.is_ok());
         },
@@ -75,7 +75,13 @@ fn main() {
         &mut || {
             rust_turn ^= 1;
             let record = black_box(&records[rust_turn]);
-            let verdict = verify_record(black_box(PRESENTED), Some(record), now, &settings, REMOTE);
+            let verdict = verify_record(
+                black_box(PRESENTED),
+                Some(record),
+                black_box(now),
+                black_box(&settings),
+                black_box(REMOTE),
+            );
             black_box(verdict.is_ok());
         },
         &mut || {
