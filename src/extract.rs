@@ -72,6 +72,28 @@ pub enum TokenSource {
     AccessToken,
 }
 
+impl TokenSource {
+    /// Every source, in Coder's order of precedence.
+    pub const ALL: [TokenSource; 5] = [
+        TokenSource::Cookie,
+        TokenSource::Query,
+        TokenSource::Header,
+        TokenSource::Bearer,
+        TokenSource::AccessToken,
+    ];
+
+    /// The stable snake_case name: `cookie`, `query`, `header`, `bearer`, `access_token`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TokenSource::Cookie => "cookie",
+            TokenSource::Query => "query",
+            TokenSource::Header => "header",
+            TokenSource::Bearer => "bearer",
+            TokenSource::AccessToken => "access_token",
+        }
+    }
+}
+
 /// A token found in a request, and where it was found. `Debug` shows the key id of a text
 /// shaped like a token and nothing else, whatever the text.
 #[derive(Clone, PartialEq, Eq)]
@@ -129,6 +151,31 @@ pub fn extract_token<'a>(headers: &[(&'a str, &'a str)], query: &'a str) -> Opti
         return None;
     }
     found(token, TokenSource::AccessToken)
+}
+
+/// The byte a request's byte that is not part of UTF-8 becomes in [`request_text`]: DEL, which
+/// is neither in the token alphabet nor `-` nor a cookie octet, so it cannot join, split or end
+/// a token differently than in the bytes Coder sees.
+pub const NOT_UTF8: u8 = 0x7f;
+
+/// A header value or query string as bytes (what an HTTP server hands a binding) made text for
+/// [`extract_token`]: borrowed when it is UTF-8, else a copy with each byte that is not part of
+/// UTF-8 replaced by [`NOT_UTF8`], one for one, so every length Coder would quote stays the same.
+pub fn request_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => {
+            let mut owned = bytes.to_vec();
+            let mut rest = &mut owned[..];
+            while let Err(e) = std::str::from_utf8(rest) {
+                let start = e.valid_up_to();
+                let bad = e.error_len().unwrap_or(rest.len() - start);
+                rest[start..start + bad].fill(NOT_UTF8);
+                rest = &mut rest[start + bad..];
+            }
+            Cow::Owned(String::from_utf8(owned).unwrap_or_default())
+        }
+    }
 }
 
 /// The value of the first header called `name` (ASCII case-insensitive), as Go's `Header.Get`
@@ -1028,6 +1075,26 @@ mod tests {
                 shown.contains("\"0123456789\"-<redacted>"),
                 headers[0].1.starts_with("0123456789-")
             );
+        }
+    }
+
+    #[test]
+    fn request_text_replaces_each_byte_that_is_not_utf8_one_for_one() {
+        assert!(matches!(request_text(b"abc"), Cow::Borrowed("abc")));
+        assert_eq!(request_text("é€😀".as_bytes()), "é€😀");
+        // A lone continuation byte, a truncated 3-byte sequence, an encoded surrogate, a
+        // truncated sequence at the end: every byte of each is DEL, as Go's decoder meets them.
+        let cases: [(&[u8], &str); 5] = [
+            (b"a\x80b", "a\x7fb"),
+            (b"\xe2\x82A", "\x7f\x7fA"),
+            (b"\xed\xa0\x80z", "\x7f\x7f\x7fz"),
+            (b"ok\xf0\x9f\x98", "ok\x7f\x7f\x7f"),
+            (b"\xff\xfe\xc3\xa9", "\x7f\x7f\u{e9}"),
+        ];
+        for (bytes, want) in cases {
+            let got = request_text(bytes);
+            assert_eq!(got, want, "{bytes:?}");
+            assert_eq!(got.len(), bytes.len(), "{bytes:?}");
         }
     }
 }
