@@ -11,7 +11,7 @@ use tokenward::{
     StoreError, StoreErrorKind,
 };
 
-use crate::convert::{datetime_out, duration_in, timedelta_out};
+use crate::convert::{datetime_out, duration_in, text, timedelta_out};
 use crate::errors::{fail, raise, raise_default};
 use crate::key::{ApiKey, Verified};
 use crate::settings::Settings;
@@ -269,8 +269,15 @@ impl Authority {
     /// writes. Returns `Verified(key, update)`, `key` as stored after the refresh. A token that
     /// does not authenticate raises a `Rejected` subclass (Coder's 401); a store failure a
     /// `StoreError` (Coder's 500), never a 401.
-    #[pyo3(signature = (token, remote_addr = ""))]
-    fn authenticate(&self, py: Python<'_>, token: &str, remote_addr: &str) -> PyResult<Verified> {
+    #[pyo3(signature = (token, remote_addr = None))]
+    fn authenticate(
+        &self,
+        py: Python<'_>,
+        token: &Bound<'_, PyString>,
+        remote_addr: Option<&Bound<'_, PyString>>,
+    ) -> PyResult<Verified> {
+        let token = text(token)?;
+        let remote_addr = remote_addr.map(|r| text(r)).transpose()?.unwrap_or("");
         let authenticated = self.run(py, Operation::Get, |a| a.authenticate(token, remote_addr))?;
         let key = Py::new(py, ApiKey::wrap(authenticated.key))?;
         Verified::new(py, key, authenticated.update)

@@ -98,6 +98,32 @@ pub(crate) fn timedelta_out(py: Python<'_>, d: Duration) -> PyResult<Bound<'_, P
         .into_any())
 }
 
+unsafe extern "C" {
+    /// CPython's UTF-8 view of a `str`, cached in the object (no copy for ASCII text). In the
+    /// stable ABI from 3.10, and exported with this signature by every CPython since 3.3, so
+    /// an abi3 module built for 3.9 may call it (PyO3 offers it only from 3.10 on).
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::ffi::c_char;
+}
+
+/// The text of a `str` without copying it: the per-call arguments of `verify_record` and
+/// `authenticate` (the token, the address). A lone surrogate raises `UnicodeEncodeError`.
+pub(crate) fn text<'a>(value: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `value` is a live `str`; the buffer CPython returns lives as long as the object,
+    // which `'a` borrows.
+    let data = unsafe { PyUnicode_AsUTF8AndSize(value.as_ptr(), &mut size) };
+    if data.is_null() {
+        return Err(PyErr::fetch(value.py()));
+    }
+    // SAFETY: CPython wrote `size` bytes of UTF-8 at `data`.
+    let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
+    // SAFETY: CPython's UTF-8 encoding of a `str` is UTF-8.
+    Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+}
+
 /// Text of a request (a header name or value, a query string) given as `str` or `bytes`;
 /// bytes that are not UTF-8 become DEL one for one (`tokenward::extract::request_text`).
 pub(crate) fn request_text<'a>(value: &'a Bound<'_, PyAny>, name: &str) -> PyResult<Cow<'a, str>> {

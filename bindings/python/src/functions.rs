@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use tokenward::{Duration, Error, SecretHash, check};
 
-use crate::convert::{duration_in, now_in, request_text, timedelta_out};
+use crate::convert::{duration_in, now_in, request_text, text, timedelta_out};
 use crate::errors::{raise, raise_default};
 use crate::key::{ApiKey, Verified};
 use crate::settings::{Settings, default_settings};
@@ -72,11 +72,8 @@ pub fn parse(py: Python<'_>, text: &str, strict: bool) -> PyResult<Token> {
 
 /// Bytes of a secret given as `str` (UTF-8) or `bytes`.
 fn secret_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
-    if let Ok(text) = value.cast::<PyString>() {
-        return Ok(match text.to_cow()? {
-            Cow::Borrowed(text) => Cow::Owned(text.as_bytes().to_vec()),
-            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-        });
+    if let Ok(secret) = value.cast::<PyString>() {
+        return Ok(Cow::Borrowed(text(secret)?.as_bytes()));
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(bytes.as_bytes()));
@@ -93,11 +90,7 @@ pub fn hash_secret<'py>(
     py: Python<'py>,
     secret: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let mut bytes = secret_bytes(secret)?;
-    let digest = SecretHash::of_bytes(&bytes);
-    if let Cow::Owned(copy) = &mut bytes {
-        copy.fill(0);
-    }
+    let digest = SecretHash::of_bytes(&secret_bytes(secret)?);
     Ok(PyBytes::new(py, digest.as_bytes()))
 }
 
@@ -134,15 +127,17 @@ pub fn hash_secrets<'py>(
 /// answer (under `settings`, the defaults when `None`). `now`: an aware datetime, `None` for
 /// the current time.
 #[pyfunction]
-#[pyo3(signature = (token, key, now = None, settings = None, remote_addr = ""))]
+#[pyo3(signature = (token, key, now = None, settings = None, remote_addr = None))]
 pub fn verify_record(
     py: Python<'_>,
-    token: &str,
+    token: &Bound<'_, PyString>,
     key: Option<Bound<'_, ApiKey>>,
     now: Option<&Bound<'_, PyAny>>,
     settings: Option<PyRef<'_, Settings>>,
-    remote_addr: &str,
+    remote_addr: Option<&Bound<'_, PyString>>,
 ) -> PyResult<Verified> {
+    let token = text(token)?;
+    let remote_addr = remote_addr.map(|r| text(r)).transpose()?.unwrap_or("");
     let now = now_in(now)?;
     let settings = match &settings {
         Some(s) => &*s.settings,
