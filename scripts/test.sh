@@ -104,6 +104,35 @@ else
     echo "skipped: go is not installed"
 fi
 
+step "Python binding (bindings/python): pip install builds the abi3 wheel through maturin (--release)"
+# A fresh virtual environment in the shared target directory; the package's test extras
+# bring pytest, FastAPI, httpx, Flask, mypy and ruff.
+repo=$(pwd)
+venv="$target_dir/python-venv"
+rm -rf "$venv"
+python3 -m venv "$venv" || { apt-get update -qq && apt-get install -y -qq python3-venv && python3 -m venv "$venv"; }
+py="$venv/bin/python"
+"$py" -m pip install -q --upgrade pip
+CARGO_TARGET_DIR="$target_dir" "$py" -m pip install -q "./bindings/python[test]"
+# The wheel `maturin build --release` makes is the abi3 one (cp39-abi3); the build is cached.
+"$py" -m pip install -q maturin
+rm -rf "$target_dir/wheels"
+(cd bindings/python && CARGO_TARGET_DIR="$target_dir" "$venv/bin/maturin" build --release --quiet -o "$target_dir/wheels")
+ls "$target_dir/wheels"/tokenward-*-cp39-abi3-*.whl
+
+step "Python binding: cargo clippy on its crate"
+cargo clippy --locked -p tokenward-python --all-targets -- -D warnings
+
+step "Python binding: pytest (every vector, lifecycle, processes and threads, bad input, ASGI and WSGI), examples"
+# Run from outside the source tree, so `import tokenward` is the installed wheel.
+(cd "$target_dir" && "$py" -m pytest -q -p no:cacheprovider "$repo/bindings/python/tests" "$repo/examples/python")
+
+step "Python binding: ruff, mypy --strict (package, tests, examples, bench), stubtest"
+"$venv/bin/ruff" check bindings/python examples/python
+"$venv/bin/ruff" format --check bindings/python examples/python
+(cd "$target_dir" && "$py" -m mypy --strict -p tokenward && "$py" -m mypy --strict "$repo/examples/python" "$repo/bindings/python/bench.py" "$repo/bindings/python/tests")
+(cd "$target_dir" && "$py" -m mypy.stubtest tokenward --allowlist "$repo/bindings/python/stubtest-allowlist.txt")
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 

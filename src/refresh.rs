@@ -44,8 +44,12 @@ impl ApiKey {
     /// `UpdateAPIKeyByID` does (compatibility §3), but never backwards: `last_used` and its
     /// `ip_address` only move forward, and `expires_at` only slides while it still is the
     /// value the decision saw and the key has not lapsed by `now`. So an expire, or a lapse,
-    /// between the decision and the write stands. Returns whether anything changed.
+    /// between the decision and the write stands. An update of another key's id changes
+    /// nothing. Returns whether anything changed.
     pub fn apply(&mut self, update: &KeyUpdate, now: Timestamp) -> bool {
+        if update.id != self.id {
+            return false;
+        }
         let mut changed = false;
         if update.last_used > self.last_used {
             self.last_used = update.last_used;
@@ -141,6 +145,24 @@ mod tests {
 
     fn decide(k: &ApiKey) -> Option<KeyUpdate> {
         refresh(k, at(0), &Settings::default(), "1.1.1.1")
+    }
+
+    #[test]
+    fn an_update_is_never_written_into_another_keys_record() {
+        let stale = key(
+            LoginType::Password,
+            86_400,
+            at(-2 * HOUR_MICROS),
+            at(HOUR_MICROS),
+        );
+        let update = decide(&stale).expect("a stale key refreshes");
+        let mut other = stale.clone();
+        other.id = crate::KeyId::parse("OtherKey01").unwrap();
+        let before = other.clone();
+        assert!(!other.apply(&update, at(0)));
+        assert_eq!(other, before);
+        let mut same = stale.clone();
+        assert!(same.apply(&update, at(0)));
     }
 
     #[test]

@@ -364,8 +364,14 @@ fn check_access_url(url: &str) -> Result<(), String> {
             .filter(|head| head.eq_ignore_ascii_case(scheme))
             .and_then(|_| url.get(scheme.len()..))
     });
-    match after_scheme {
-        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
+    // The host: what follows the scheme up to the path, query or fragment, after any
+    // `user:password@`. Go's url.Parse refuses white space there.
+    let host = after_scheme.map(|rest| {
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        authority.rsplit('@').next().unwrap_or(authority)
+    });
+    match host {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
         // Not echoed: a URL may carry a password.
         _ => Err("access URL must start with http:// or https:// followed by a host".to_owned()),
     }
@@ -879,6 +885,7 @@ mod tests {
             "https://coder.example.com",
             "http://localhost:3000/",
             "HTTPS://Coder.Example.com/base/",
+            "https://user:pw@coder.example.com?x#f",
         ] {
             assert_eq!(with(good).validate(), Ok(()), "{good:?}");
         }
@@ -890,6 +897,13 @@ mod tests {
             "http:///x",
             "https:/x",
             "é",
+            "https://@",
+            "https://user:pw@",
+            "https://user:pw@/base",
+            "https://?x",
+            "https://#f",
+            "http:// ",
+            "http://coder example.com",
         ] {
             assert!(
                 matches!(

@@ -507,3 +507,11 @@ fn temp_sqlite() -> Wrapped {
 }
 
 store_suite!(sqlite, temp_sqlite());
+
+#[test]
+fn only_a_store_in_this_process_memory_never_blocks() {
+    assert!(!MemoryStore::new().may_block());
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = tokenward::SqliteStore::open(dir.path().join("keys.db")).unwrap();
+    assert!(sqlite.may_block());
+}

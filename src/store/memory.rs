@@ -156,6 +156,10 @@ impl MemoryStore {
 }
 
 impl KeyStore for MemoryStore {
+    fn may_block(&self) -> bool {
+        false
+    }
+
     fn insert(&self, key: &ApiKey) -> Result<(), Error> {
         let key = super::row_to_insert(key)?.into_owned();
         let duplicate = || {

@@ -109,4 +109,11 @@ pub trait KeyStore: Send + Sync {
 
     /// Deletes at most `limit` keys with `expires_at < before`; returns how many.
     fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error>;
+
+    /// Whether a call may wait on I/O or on other processes (a file, a server, a lock), so
+    /// that an async host runs the calls off its event loop; `false` only for a store in
+    /// this process's memory, whose calls take microseconds.
+    fn may_block(&self) -> bool {
+        true
+    }
 }

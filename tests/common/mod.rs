@@ -114,6 +114,10 @@ impl KeyStore for Wrapped {
     fn purge_expired(&self, before: Timestamp, limit: usize) -> Result<u64, Error> {
         self.inner.purge_expired(before, limit)
     }
+
+    fn may_block(&self) -> bool {
+        self.inner.may_block()
+    }
 }
 
 /// The files in `dir`, by name.

@@ -27,10 +27,13 @@ pub struct User {
 #[pymethods]
 impl User {
     #[new]
-    #[pyo3(signature = (id, roles = Vec::new()))]
-    fn new(id: String, roles: Vec<String>) -> User {
+    #[pyo3(signature = (id, roles = None))]
+    fn new(id: String, roles: Option<Vec<String>>) -> User {
         User {
-            user: tokenward::User { id, roles },
+            user: tokenward::User {
+                id,
+                roles: roles.unwrap_or_default(),
+            },
         }
     }
 
@@ -69,6 +72,14 @@ fn user_of(value: &Bound<'_, PyAny>) -> PyResult<tokenward::User> {
         "a user must be a tokenward.User or a user id string, not {}",
         value.get_type().name()?
     )))
+}
+
+/// The request's address: a bare IP, or None (unknown, stored as `0.0.0.0`).
+fn address<'a>(value: Option<&'a Bound<'_, PyString>>) -> PyResult<&'a str> {
+    value
+        .map(|v| text(v, "remote_addr"))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// A key id given as text.
@@ -121,29 +132,20 @@ fn keys(py: Python<'_>, keys: Vec<tokenward::ApiKey>) -> PyResult<Vec<Py<ApiKey>
         .collect()
 }
 
-/// Allow-list entries from `"type:id"` strings or `{"type": ..., "id": ...}` dicts.
+/// Allow-list entries from `"type:id"` strings or `{"type": ..., "id": ...}` dicts, read by
+/// the core (`AllowEntry::from_json`).
 fn allow_entries(py: Python<'_>, entries: &Bound<'_, PyAny>) -> PyResult<Vec<AllowEntry>> {
+    if entries.is_instance_of::<PyString>() {
+        return Err(fail(
+            py,
+            Code::InvalidAllowList,
+            "allow_list is a list of entries, not one string",
+        ));
+    }
     entries
         .try_iter()?
         .map(|entry| {
-            let entry = entry?;
-            let json = if let Ok(text) = entry.cast::<PyString>() {
-                serde_json::Value::String(text.to_cow()?.into_owned())
-            } else {
-                let pairs: Vec<(String, String)> = entry
-                    .call_method0("items")
-                    .and_then(|items| items.extract())
-                    .map_err(|_| {
-                        fail(
-                            py,
-                            Code::InvalidAllowList,
-                            "an allow-list entry is a \"type:id\" string or a {\"type\", \"id\"} dict",
-                        )
-                    })?;
-                serde_json::Value::Object(
-                    pairs.into_iter().map(|(k, v)| (k, v.into())).collect(),
-                )
-            };
+            let json = crate::key::json_of(&entry?, "allow_list", Code::InvalidAllowList)?;
             AllowEntry::from_json(&json).map_err(|e| raise_default(py, &e))
         })
         .collect()
@@ -178,6 +180,13 @@ impl Authority {
         ))
     }
 
+    /// Whether calls may wait on I/O or on other processes (a SQLite file; not `:memory:`):
+    /// async hosts run them off the event loop (`tokenward.asgi` does so by default).
+    #[getter]
+    fn may_block(&self, py: Python<'_>) -> PyResult<bool> {
+        Ok(self.get(py, Operation::Get)?.store().may_block())
+    }
+
     /// "Now" by this authority's clock.
     fn now<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         datetime_out(py, self.get(py, Operation::Get)?.now())
@@ -190,8 +199,8 @@ impl Authority {
     /// empty `token_name` gets a generated one. Returns `(token, key)`: give the token to its
     /// owner once; only its hash is stored.
     #[pyo3(signature = (
-        actor, target = None, *, lifetime = None, token_name = String::new(), scopes = Vec::new(),
-        scope = None, allow_list = None, remote_addr = String::new()
+        actor, target = None, *, lifetime = None, token_name = "", scopes = None, scope = None,
+        allow_list = None, remote_addr = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn create_token(
@@ -200,20 +209,21 @@ impl Authority {
         actor: &Bound<'_, PyAny>,
         target: Option<&Bound<'_, PyAny>>,
         lifetime: Option<&Bound<'_, PyAny>>,
-        token_name: String,
-        scopes: Vec<String>,
+        token_name: &str,
+        scopes: Option<Vec<String>>,
         scope: Option<String>,
         allow_list: Option<&Bound<'_, PyAny>>,
-        remote_addr: String,
+        remote_addr: Option<&Bound<'_, PyString>>,
     ) -> PyResult<(String, Py<ApiKey>)> {
+        let remote_addr = address(remote_addr)?;
         let actor = user_of(actor)?;
         let target = match target {
             Some(t) if !t.is_none() => user_of(t)?,
             _ => actor.clone(),
         };
         let mut request = CreateTokenRequest {
-            token_name,
-            scopes,
+            token_name: token_name.to_owned(),
+            scopes: scopes.unwrap_or_default(),
             scope,
             ..CreateTokenRequest::default()
         };
@@ -224,43 +234,45 @@ impl Authority {
             request.allow_list = allow_entries(py, entries)?;
         }
         let new = self.run(py, Operation::Insert, |a| {
-            a.create_token(&actor, &target, &request, &remote_addr)
+            a.create_token(&actor, &target, &request, remote_addr)
         })?;
         minted(py, new)
     }
 
     /// Mints a browser session for `user` (login type `password` unless given; not `token`)
     /// lasting `session_duration`, and stores it. Returns `(token, key)`.
-    #[pyo3(signature = (user, login_type = "password", remote_addr = String::new()))]
+    #[pyo3(signature = (user, login_type = "password", remote_addr = None))]
     fn create_session(
         &self,
         py: Python<'_>,
         user: &Bound<'_, PyAny>,
         login_type: &str,
-        remote_addr: String,
+        remote_addr: Option<&Bound<'_, PyString>>,
     ) -> PyResult<(String, Py<ApiKey>)> {
         let user = user_of(user)?;
+        let remote_addr = address(remote_addr)?;
         let login_type: LoginType = login_type
             .parse()
             .map_err(|e: Error| raise_default(py, &e))?;
         let new = self.run(py, Operation::Insert, |a| {
-            a.create_session(&user, login_type, &remote_addr)
+            a.create_session(&user, login_type, remote_addr)
         })?;
         minted(py, new)
     }
 
     /// Mints a session key as Coder's `POST /users/{user}/keys` does (login type `password`,
     /// lasting `default_token_lifetime`). Returns `(token, key)`.
-    #[pyo3(signature = (user, remote_addr = String::new()))]
+    #[pyo3(signature = (user, remote_addr = None))]
     fn create_session_key(
         &self,
         py: Python<'_>,
         user: &Bound<'_, PyAny>,
-        remote_addr: String,
+        remote_addr: Option<&Bound<'_, PyString>>,
     ) -> PyResult<(String, Py<ApiKey>)> {
         let user = user_of(user)?;
+        let remote_addr = address(remote_addr)?;
         let new = self.run(py, Operation::Insert, |a| {
-            a.create_session_key(&user, &remote_addr)
+            a.create_session_key(&user, remote_addr)
         })?;
         minted(py, new)
     }
@@ -276,8 +288,7 @@ impl Authority {
         token: &Bound<'_, PyString>,
         remote_addr: Option<&Bound<'_, PyString>>,
     ) -> PyResult<Verified> {
-        let token = text(token)?;
-        let remote_addr = remote_addr.map(|r| text(r)).transpose()?.unwrap_or("");
+        let (token, remote_addr) = (text(token, "token")?, address(remote_addr)?);
         let authenticated = self.run(py, Operation::Get, |a| a.authenticate(token, remote_addr))?;
         let key = Py::new(py, ApiKey::wrap(authenticated.key))?;
         Verified::new(py, key, authenticated.update)
@@ -344,9 +355,10 @@ impl Authority {
         py: Python<'_>,
         actor: &Bound<'_, PyAny>,
         user_id: &str,
-        name_or_id: &str,
+        name_or_id: &Bound<'_, PyString>,
     ) -> PyResult<ApiKey> {
         let actor = user_of(actor)?;
+        let name_or_id = text(name_or_id, "name_or_id")?;
         let key = self.run(py, Operation::GetByName, |a| {
             a.find_token(&actor, user_id, name_or_id)
         })?;
@@ -382,10 +394,12 @@ impl Authority {
         drop(closed);
     }
 
+    /// The authority itself, for a `with` block that closes it.
     fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
 
+    /// Closes the authority; an exception in the block propagates.
     #[pyo3(signature = (*_exc))]
     fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
         self.close();

@@ -108,15 +108,23 @@ unsafe extern "C" {
     ) -> *const std::ffi::c_char;
 }
 
-/// The text of a `str` without copying it: the per-call arguments of `verify_record` and
-/// `authenticate` (the token, the address). A lone surrogate raises `UnicodeEncodeError`.
-pub(crate) fn text<'a>(value: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+/// The text of a `str` without copying it (CPython's cached UTF-8 view): the token, the
+/// address and other per-call arguments. A `str` that UTF-8 cannot hold (a lone surrogate)
+/// is `InvalidArgument` naming `name`, never PyO3's `UnicodeEncodeError`, which would carry
+/// the whole text (a token's secret) in its `object`.
+pub(crate) fn text<'a>(value: &'a Bound<'_, PyString>, name: &str) -> PyResult<&'a str> {
     let mut size: pyo3::ffi::Py_ssize_t = 0;
     // SAFETY: `value` is a live `str`; the buffer CPython returns lives as long as the object,
     // which `'a` borrows.
     let data = unsafe { PyUnicode_AsUTF8AndSize(value.as_ptr(), &mut size) };
     if data.is_null() {
-        return Err(PyErr::fetch(value.py()));
+        let py = value.py();
+        drop(PyErr::fetch(py));
+        return Err(fail(
+            py,
+            Code::InvalidArgument,
+            format!("{name} is not valid text: it holds a lone surrogate"),
+        ));
     }
     // SAFETY: CPython wrote `size` bytes of UTF-8 at `data`.
     let bytes = unsafe { std::slice::from_raw_parts(data.cast::<u8>(), size as usize) };
@@ -127,13 +135,11 @@ pub(crate) fn text<'a>(value: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
 /// Text of a request (a header name or value, a query string) given as `str` or `bytes`;
 /// bytes that are not UTF-8 become DEL one for one (`tokenward::extract::request_text`).
 pub(crate) fn request_text<'a>(value: &'a Bound<'_, PyAny>, name: &str) -> PyResult<Cow<'a, str>> {
-    if let Ok(text) = value.cast::<PyString>() {
-        return Ok(Cow::Owned(text.to_cow()?.into_owned()));
+    if let Ok(value) = value.cast::<PyString>() {
+        return text(value, name).map(Cow::Borrowed);
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
-        return Ok(Cow::Owned(
-            tokenward::extract::request_text(bytes.as_bytes()).into_owned(),
-        ));
+        return Ok(tokenward::extract::request_text(bytes.as_bytes()));
     }
     Err(PyTypeError::new_err(format!(
         "{name} must be str or bytes, not {}",

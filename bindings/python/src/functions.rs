@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use tokenward::{Duration, Error, SecretHash, check};
 
 use crate::convert::{duration_in, now_in, request_text, text, timedelta_out};
@@ -59,7 +59,8 @@ impl Token {
 /// alphabet tokenward generates. Raises `InvalidToken`, whose detail says what is wrong.
 #[pyfunction]
 #[pyo3(signature = (text, strict = false))]
-pub fn parse(py: Python<'_>, text: &str, strict: bool) -> PyResult<Token> {
+pub fn parse(py: Python<'_>, text: &Bound<'_, PyString>, strict: bool) -> PyResult<Token> {
+    let text = crate::convert::text(text, "text")?;
     let parsed = if strict {
         tokenward::Token::parse_strict(text)
     } else {
@@ -73,7 +74,7 @@ pub fn parse(py: Python<'_>, text: &str, strict: bool) -> PyResult<Token> {
 /// Bytes of a secret given as `str` (UTF-8) or `bytes`.
 fn secret_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(secret) = value.cast::<PyString>() {
-        return Ok(Cow::Borrowed(text(secret)?.as_bytes()));
+        return Ok(Cow::Borrowed(text(secret, "secret")?.as_bytes()));
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return Ok(Cow::Borrowed(bytes.as_bytes()));
@@ -136,8 +137,11 @@ pub fn verify_record(
     settings: Option<PyRef<'_, Settings>>,
     remote_addr: Option<&Bound<'_, PyString>>,
 ) -> PyResult<Verified> {
-    let token = text(token)?;
-    let remote_addr = remote_addr.map(|r| text(r)).transpose()?.unwrap_or("");
+    let token = text(token, "token")?;
+    let remote_addr = remote_addr
+        .map(|r| text(r, "remote_addr"))
+        .transpose()?
+        .unwrap_or_default();
     let now = now_in(now)?;
     let settings = match &settings {
         Some(s) => &*s.settings,
@@ -177,6 +181,23 @@ impl Extracted {
     }
 }
 
+/// A header as a (name, value) tuple or a two-item list (ASGI allows both).
+fn header_pair<'py>(pair: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    let items = if let Ok(tuple) = pair.cast::<PyTuple>() {
+        (tuple.len() == 2).then(|| (tuple.get_item(0), tuple.get_item(1)))
+    } else if let Ok(list) = pair.cast::<PyList>() {
+        (list.len() == 2).then(|| (list.get_item(0), list.get_item(1)))
+    } else {
+        None
+    };
+    match items {
+        Some((Ok(name), Ok(value))) => Ok((name, value)),
+        _ => Err(PyTypeError::new_err(
+            "headers must be a mapping or an iterable of (name, value) pairs",
+        )),
+    }
+}
+
 /// The token a request presents, found as Coder finds it: the `coder_session_token` cookie,
 /// the `coder_session_token` query parameter, the `Coder-Session-Token` header,
 /// `Authorization: Bearer`, then the `access_token` query parameter. `headers` is a mapping
@@ -197,9 +218,7 @@ pub fn extract_token(
     let mut owned: Vec<(String, String)> = Vec::new();
     for pair in pairs.try_iter()? {
         let pair = pair?;
-        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair.extract().map_err(|_| {
-            PyTypeError::new_err("headers must be a mapping or an iterable of (name, value) pairs")
-        })?;
+        let (name, value) = header_pair(&pair)?;
         owned.push((
             request_text(&name, "a header name")?.into_owned(),
             request_text(&value, "a header value")?.into_owned(),
@@ -241,10 +260,17 @@ pub fn parse_duration_ns(py: Python<'_>, text: &str) -> PyResult<i64> {
 /// or a Go duration string (printed in Go's form).
 #[pyfunction]
 pub fn format_duration(duration: &Bound<'_, PyAny>) -> PyResult<String> {
-    if let Ok(nanos) = duration.extract::<i64>() {
-        if !duration.is_instance_of::<pyo3::types::PyBool>() {
-            return Ok(Duration::from_nanos(nanos).to_string());
-        }
+    if duration.is_instance_of::<pyo3::types::PyInt>()
+        && !duration.is_instance_of::<pyo3::types::PyBool>()
+    {
+        let nanos = duration.extract::<i64>().map_err(|_| {
+            crate::errors::fail(
+                duration.py(),
+                tokenward::Code::InvalidDuration,
+                "duration is outside Go's duration range (about 292 years)",
+            )
+        })?;
+        return Ok(Duration::from_nanos(nanos).to_string());
     }
     Ok(duration_in(duration, "duration")?.to_string())
 }

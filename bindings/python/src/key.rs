@@ -59,8 +59,13 @@ fn allow_list_out<'py>(py: Python<'py>, key: &tokenward::ApiKey) -> PyResult<Bou
     PyList::new(py, entries)
 }
 
-/// A value of an allow-list or scope list as JSON: a string, or a dict of strings.
-fn json_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<serde_json::Value> {
+/// A value of an allow-list or scope list as JSON: a string, or a dict of strings; anything
+/// else is `code`.
+pub(crate) fn json_of(
+    value: &Bound<'_, PyAny>,
+    name: &str,
+    code: Code,
+) -> PyResult<serde_json::Value> {
     let py = value.py();
     if let Ok(text) = value.cast::<PyString>() {
         return Ok(serde_json::Value::String(text.to_cow()?.into_owned()));
@@ -68,13 +73,20 @@ fn json_of(value: &Bound<'_, PyAny>, name: &str) -> PyResult<serde_json::Value> 
     if let Ok(dict) = value.cast::<PyDict>() {
         let mut map = serde_json::Map::new();
         for (k, v) in dict.iter() {
-            map.insert(k.extract::<String>()?, json_of(&v, name)?);
+            let k = k.cast::<PyString>().map_err(|_| {
+                fail(
+                    py,
+                    code,
+                    format!("{name} holds a dict whose keys are not strings"),
+                )
+            })?;
+            map.insert(k.to_cow()?.into_owned(), json_of(&v, name, code)?);
         }
         return Ok(serde_json::Value::Object(map));
     }
     Err(fail(
         py,
-        Code::InvalidKey,
+        code,
         format!("{name} holds a {}, not a string", value.get_type().name()?),
     ))
 }
@@ -90,7 +102,7 @@ fn json_list(value: &Bound<'_, PyAny>, name: &str) -> PyResult<serde_json::Value
     }
     let items = value
         .try_iter()?
-        .map(|item| json_of(&item?, name))
+        .map(|item| json_of(&item?, name, Code::InvalidKey))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(serde_json::Value::Array(items))
 }
@@ -176,8 +188,8 @@ impl ApiKey {
         if let Some(entries) = allow_list {
             columns.insert("allow_list".into(), json_list(entries, "allow_list")?);
         }
-        let key: tokenward::ApiKey = serde_json::from_value(row)
-            .map_err(|e| invalid_key(py, format!("invalid key record: {e}")))?;
+        let key: tokenward::ApiKey =
+            serde_json::from_value(row).map_err(|e| invalid_key(py, e.to_string()))?;
         Ok(ApiKey::wrap(Arc::new(key)))
     }
 
@@ -200,7 +212,7 @@ impl ApiKey {
     fn from_json(py: Python<'_>, text: &str) -> PyResult<ApiKey> {
         serde_json::from_str(text)
             .map(|key| ApiKey::wrap(Arc::new(key)))
-            .map_err(|e| invalid_key(py, format!("invalid key record: {e}")))
+            .map_err(|e| invalid_key(py, e.to_string()))
     }
 
     /// The key id: the token's first 10 characters. Not secret.
@@ -397,7 +409,23 @@ impl KeyUpdate {
     /// The record with this update written at `now` (`None`: the current time), never
     /// backwards, as the stores write it.
     #[pyo3(signature = (key, now=None))]
-    fn apply_to(&self, key: &ApiKey, now: Option<&Bound<'_, PyAny>>) -> PyResult<ApiKey> {
+    fn apply_to(
+        &self,
+        py: Python<'_>,
+        key: &ApiKey,
+        now: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<ApiKey> {
+        if key.key.id != self.update.id {
+            return Err(fail(
+                py,
+                Code::InvalidArgument,
+                format!(
+                    "this update is for key {}, not {}",
+                    self.update.id.as_str(),
+                    key.key.id.as_str()
+                ),
+            ));
+        }
         let mut updated = (*key.key).clone();
         updated.apply(&self.update, crate::convert::now_in(now)?);
         Ok(ApiKey::wrap(Arc::new(updated)))

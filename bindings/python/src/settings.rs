@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyString};
 use tokenward::{Code, Error};
 
-use crate::convert::{duration_in, timedelta_out};
+use crate::convert::timedelta_out;
 use crate::errors::{fail, raise_default};
 
 /// The defaults, made once.
@@ -49,8 +49,17 @@ fn with_values(
             flag.is_true().to_string()
         } else if let Ok(text) = value.cast::<PyString>() {
             text.to_cow()?.into_owned()
-        } else if value.extract::<chrono::TimeDelta>().is_ok() {
-            duration_in(&value, &name)?.to_string()
+        } else if let Ok(delta) = value.extract::<chrono::TimeDelta>() {
+            match delta.num_nanoseconds() {
+                Some(nanos) => tokenward::Duration::from_nanos(nanos).to_string(),
+                None => {
+                    return Err(fail(
+                        py,
+                        Code::InvalidSettings,
+                        format!("setting {name}: outside Go's duration range (about 292 years)"),
+                    ));
+                }
+            }
         } else {
             return Err(fail(
                 py,

@@ -18,17 +18,45 @@ from __future__ import annotations
 
 from . import _native
 from ._enums import LoginType, Scope, TokenSource
+from ._errors import CLASSES as _CLASSES
+
+# One class per code of the core, made from its table (_errors.py).
 from ._errors import (
-    CLASSES as _CLASSES,
+    BufferTooSmall,
     Conflict,
+    Expired,
     Forbidden,
+    InvalidAllowList,
     InvalidArgument,
+    InvalidDuration,
+    InvalidKey,
+    InvalidLifetime,
+    InvalidLoginType,
+    InvalidScope,
+    InvalidSecret,
+    InvalidSettings,
+    InvalidTimestamp,
+    InvalidToken,
+    InvalidUtf8,
+    LifetimeTooLong,
+    Malformed,
+    Missing,
     NotFound,
+    NullArgument,
+    Panic,
+    Random,
     Rejected,
+    StoreBusy,
+    StoreConstraint,
+    StoreCorrupt,
     StoreError,
+    StoreFull,
+    StoreIncompatible,
+    StoreIo,
+    StoreReadOnly,
     TokenwardError,
+    UnknownKey,
 )
-from ._errors import *  # noqa: F401,F403  (one class per code: Expired, InvalidSecret, ...)
 from ._native import (
     CONTENT_TYPE,
     MEMORY_URL,
@@ -57,6 +85,8 @@ _native._register(_CLASSES, LoginType, Scope)
 
 __version__: str = _native.__version__
 
+# Literal, so type checkers read it; tests/test_typing.py checks that every exception class
+# the core's codes make is listed.
 __all__ = [
     "CONTENT_TYPE",
     "MEMORY_URL",
@@ -64,20 +94,47 @@ __all__ = [
     "SESSION_TOKEN_HEADER",
     "ApiKey",
     "Authority",
+    "BufferTooSmall",
     "Conflict",
+    "Expired",
     "Extracted",
     "Forbidden",
+    "InvalidAllowList",
     "InvalidArgument",
+    "InvalidDuration",
+    "InvalidKey",
+    "InvalidLifetime",
+    "InvalidLoginType",
+    "InvalidScope",
+    "InvalidSecret",
+    "InvalidSettings",
+    "InvalidTimestamp",
+    "InvalidToken",
+    "InvalidUtf8",
     "KeyUpdate",
+    "LifetimeTooLong",
     "LoginType",
+    "Malformed",
+    "Missing",
     "NotFound",
+    "NullArgument",
+    "Panic",
+    "Random",
     "Rejected",
     "Scope",
     "Settings",
+    "StoreBusy",
+    "StoreConstraint",
+    "StoreCorrupt",
     "StoreError",
+    "StoreFull",
+    "StoreIncompatible",
+    "StoreIo",
+    "StoreReadOnly",
     "Token",
     "TokenSource",
     "TokenwardError",
+    "UnknownKey",
     "User",
     "Verified",
     "extract_token",
@@ -89,4 +146,4 @@ __all__ = [
     "parse_duration",
     "parse_duration_ns",
     "verify_record",
-] + sorted({cls.__name__ for cls in _CLASSES.values()} - {"InvalidArgument", "Forbidden", "NotFound", "Conflict"})
+]

@@ -32,4 +32,6 @@ TokenSource = enum.Enum(  # type: ignore[misc]
     module=__name__,
     type=str,
 )
-TokenSource.__doc__ = "Where a request carried its token, in Coder's order of precedence."
+TokenSource.__doc__ = (
+    "Where a request carried its token, in Coder's order of precedence."
+)

@@ -9,9 +9,11 @@ rejected token, ``www_authenticate``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Type
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Type, TypeVar
 
 from . import _native
+
+_E = TypeVar("_E", bound="TokenwardError")
 
 
 class TokenwardError(Exception):
@@ -35,7 +37,7 @@ class TokenwardError(Exception):
     headers: List[Tuple[str, str]]
     validations: List[Tuple[str, str]]
 
-    def __new__(cls, detail: str = "", **_answer: Any) -> "TokenwardError":
+    def __new__(cls: Type[_E], detail: str = "", **_answer: Any) -> _E:
         # OSError (a base of Rejected and Forbidden) takes no keyword arguments.
         return super().__new__(cls, detail)
 
@@ -80,7 +82,9 @@ class TokenwardError(Exception):
         }
 
 
-def _rebuild(cls: Type[TokenwardError], detail: str, answer: Dict[str, Any]) -> TokenwardError:
+def _rebuild(
+    cls: Type[TokenwardError], detail: str, answer: Dict[str, Any]
+) -> TokenwardError:
     return cls(detail, **answer)
 
 
@@ -134,7 +138,9 @@ def _base(number: int, is_rejection: bool, is_store: bool) -> Type[TokenwardErro
 
 
 def _make_classes() -> Dict[int, Type[TokenwardError]]:
-    named = {cls.code: cls for cls in (InvalidArgument, Forbidden, NotFound, Conflict)}
+    named: Dict[str, Type[TokenwardError]] = {
+        cls.code: cls for cls in (InvalidArgument, Forbidden, NotFound, Conflict)
+    }
     classes: Dict[int, Type[TokenwardError]] = {}
     for number, code, _status, is_rejection, is_store in _native.CODES:
         if number == 0:
