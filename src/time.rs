@@ -81,9 +81,19 @@ impl Timestamp {
     /// A `SystemTime`, rounded to the nearest microsecond.
     pub fn from_system_time(t: SystemTime) -> Timestamp {
         match t.duration_since(SystemTime::UNIX_EPOCH) {
-            Ok(after) => {
-                Self::from_nanos_rounded(i128::try_from(after.as_nanos()).unwrap_or(i128::MAX))
-            }
+            // The usual case, in 64-bit arithmetic: whole seconds are whole microseconds, so
+            // only the sub-second nanoseconds round (the 128-bit division below costs more
+            // than the rest of `now`).
+            Ok(after) => i64::try_from(after.as_secs())
+                .ok()
+                .and_then(|secs| secs.checked_mul(1_000_000))
+                .and_then(|micros| {
+                    micros.checked_add(i64::from((after.subsec_nanos() + 500) / 1000))
+                })
+                .map(Self::from_unix_micros)
+                .unwrap_or_else(|| {
+                    Self::from_nanos_rounded(i128::try_from(after.as_nanos()).unwrap_or(i128::MAX))
+                }),
             Err(before) => {
                 let nanos = i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX);
                 Self::from_nanos_rounded(-nanos)
@@ -269,6 +279,44 @@ mod tests {
 
     fn ts(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn system_times_round_to_the_microsecond_as_the_nanosecond_arithmetic_does() {
+        let epoch = SystemTime::UNIX_EPOCH;
+        for secs in [
+            0,
+            1,
+            1_767_225_600,
+            8_210_266_876_799,
+            9_223_372_036_854,
+            u64::MAX / 2,
+        ] {
+            for nanos in [
+                0,
+                1,
+                499,
+                500,
+                501,
+                123_456_789,
+                999_999_499,
+                999_999_500,
+                999_999_999,
+            ] {
+                let after = std::time::Duration::new(secs, nanos);
+                let Some(t) = epoch.checked_add(after) else {
+                    continue;
+                };
+                let reference = Timestamp::from_nanos_rounded(
+                    i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+                );
+                assert_eq!(
+                    Timestamp::from_system_time(t),
+                    reference,
+                    "{secs} s {nanos} ns"
+                );
+            }
+        }
     }
 
     #[test]

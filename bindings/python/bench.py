@@ -208,6 +208,11 @@ def bench_authority() -> List[str]:
     ]
 
 
+async def anyone() -> str:
+    """A dependency that does nothing: what FastAPI's dependency injection costs alone."""
+    return "anyone"
+
+
 def bench_fastapi() -> List[str]:
     if FASTAPI_MISSING:  # FastAPI is a test extra
         return [f"FastAPI route: skipped ({FASTAPI_MISSING})"]
@@ -221,6 +226,12 @@ def bench_fastapi() -> List[str]:
     @app.get("/open")
     async def open_route() -> Dict[str, str]:
         return {"user": "anyone"}
+
+    @app.get("/empty-dependency")
+    async def empty_dependency(
+        user: Annotated[str, Depends(anyone)],
+    ) -> Dict[str, str]:
+        return {"user": user}
 
     @app.get("/protected")
     async def protected(
@@ -261,9 +272,11 @@ def bench_fastapi() -> List[str]:
     loop = asyncio.new_event_loop()
     assert loop.run_until_complete(call("/protected")) == 200
     assert loop.run_until_complete(call("/open")) == 200
+    assert loop.run_until_complete(call("/empty-dependency")) == 200
     figures = measure(
         {
             "open": "run(call('/open'))",
+            "empty": "run(call('/empty-dependency'))",
             "protected": "run(call('/protected'))",
         },
         {"run": loop.run_until_complete, "call": call},
@@ -273,6 +286,7 @@ def bench_fastapi() -> List[str]:
         "| FastAPI route (ASGI app called in-process) | us/request |",
         "|---|---:|",
         f"| without the dependency | {figures['open'] / 1000:.1f} |",
+        f"| with an empty async dependency (FastAPI's own cost) | {figures['empty'] / 1000:.1f} |",
         f"| with `Depends(authenticated)` | {figures['protected'] / 1000:.1f} |",
         "",
         (

@@ -121,37 +121,59 @@ pub fn hash_secrets<'py>(
     PyList::new(py, digests.iter().map(|d| PyBytes::new(py, d)))
 }
 
-/// Checks a presented token against the record the host fetched for its id (`None`: no row),
-/// as Coder's middleware does: the id, the secret's hash (in constant time), the expiry; then
-/// decides the refresh. Returns `Verified(key, update)`: write `update` back when it is not
-/// `None`. A token that does not authenticate raises a `Rejected` subclass carrying Coder's
-/// answer (under `settings`, the defaults when `None`). `now`: an aware datetime, `None` for
-/// the current time.
-#[pyfunction]
-#[pyo3(signature = (token, key, now = None, settings = None, remote_addr = None))]
-pub fn verify_record(
+/// `argument` as a `T`, or the `TypeError` naming the parameter.
+fn argument<'a, 'py, T: pyo3::PyTypeCheck>(
+    value: &'a Bound<'py, PyAny>,
+    name: &str,
+    expected: &str,
+) -> PyResult<&'a Bound<'py, T>> {
+    value.cast::<T>().map_err(|_| {
+        let got = value
+            .get_type()
+            .name()
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+        PyTypeError::new_err(format!("argument '{name}': expected {expected}, got {got}"))
+    })
+}
+
+/// `tokenward.verify_record` (registered in `fastcall.rs`, which parses the arguments):
+/// checks a presented token against the record the host fetched for its id (`None`: no row),
+/// as Coder's middleware does, and decides the refresh. A token that does not authenticate
+/// raises a `Rejected` subclass carrying Coder's answer under `settings` (the defaults when
+/// `None`). `now`: an aware datetime, `None` for the current time.
+pub(crate) fn verify(
     py: Python<'_>,
-    token: &Bound<'_, PyString>,
-    key: Option<Bound<'_, ApiKey>>,
+    token: Option<&Bound<'_, PyAny>>,
+    key: Option<&Bound<'_, PyAny>>,
     now: Option<&Bound<'_, PyAny>>,
-    settings: Option<PyRef<'_, Settings>>,
-    remote_addr: Option<&Bound<'_, PyString>>,
+    settings: Option<&Bound<'_, PyAny>>,
+    remote_addr: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Verified> {
-    let token = text(token, "token")?;
-    let remote_addr = remote_addr
-        .map(|r| text(r, "remote_addr"))
-        .transpose()?
-        .unwrap_or_default();
+    let token = token.ok_or_else(|| PyTypeError::new_err("argument 'token' is required"))?;
+    let token = text(argument::<PyString>(token, "token", "str")?, "token")?;
+    let key = key
+        .map(|k| argument::<ApiKey>(k, "key", "ApiKey or None"))
+        .transpose()?;
+    let settings = settings
+        .map(|s| argument::<Settings>(s, "settings", "Settings or None"))
+        .transpose()?;
+    let remote_addr = match remote_addr {
+        Some(r) => text(
+            argument::<PyString>(r, "remote_addr", "str or None")?,
+            "remote_addr",
+        )?,
+        None => "",
+    };
     let now = now_in(now)?;
-    let settings = match &settings {
-        Some(s) => &*s.settings,
+    let settings = match settings {
+        Some(s) => &*s.get().settings,
         None => default_settings(),
     };
-    let record = key.as_ref().map(|k| &*k.get().key);
+    let record = key.map(|k| &*k.get().key);
     match check::verify_record(token, record, now, settings, remote_addr) {
-        Ok(verified) => {
-            let update = verified.update;
-            let key = key.expect("a verified token had a record").unbind();
+        Ok(passed) => {
+            let update = passed.update;
+            let key = key.expect("a verified token had a record").clone().unbind();
             Verified::new(py, key, update)
         }
         Err(rejection) => Err(raise(py, &rejection, settings)),

@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 mod authority;
 mod convert;
 mod errors;
+mod fastcall;
 mod functions;
 mod key;
 mod settings;
@@ -59,7 +60,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(functions::parse, m)?)?;
     m.add_function(wrap_pyfunction!(functions::hash_secret, m)?)?;
     m.add_function(wrap_pyfunction!(functions::hash_secrets, m)?)?;
-    m.add_function(wrap_pyfunction!(functions::verify_record, m)?)?;
+    fastcall::add_verify_record(m)?;
     m.add_function(wrap_pyfunction!(functions::extract_token, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_duration, m)?)?;
     m.add_function(wrap_pyfunction!(functions::parse_duration_ns, m)?)?;
