@@ -43,6 +43,19 @@ impl User {
         &self.user.id
     }
 
+    /// Pickled as `User(id, roles)`.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let user = &slf.get().user;
+        let args = (user.id.as_str(), user.roles.clone());
+        PyTuple::new(
+            slf.py(),
+            [
+                slf.get_type().into_any(),
+                args.into_pyobject(slf.py())?.into_any(),
+            ],
+        )
+    }
+
     /// The site roles.
     #[getter]
     fn roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -98,8 +111,10 @@ pub struct Authority {
 impl Authority {
     /// The authority, or `StoreIo` once closed.
     fn get(&self, py: Python<'_>, operation: Operation) -> PyResult<Arc<tokenward::Authority>> {
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        inner.clone().ok_or_else(|| {
+        // The guard is dropped before any Python runs: building the exception may switch
+        // threads, and a `close()` waiting for the write lock would then never get it.
+        let authority = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
+        authority.ok_or_else(|| {
             let closed = StoreError::new(StoreErrorKind::Io, operation, "the authority is closed");
             raise_default(py, &Error::from(closed))
         })
@@ -160,9 +175,20 @@ impl Authority {
     #[pyo3(signature = (url, settings = None))]
     fn open(
         py: Python<'_>,
-        url: String,
+        url: &Bound<'_, PyAny>,
         settings: Option<PyRef<'_, Settings>>,
     ) -> PyResult<Authority> {
+        // A path object (`pathlib.Path`) names a SQLite file as its string does.
+        let url = match url.cast::<PyString>() {
+            Ok(text) => text.to_cow()?.into_owned(),
+            Err(_) => py
+                .import("os")?
+                .call_method1("fspath", (url,))?
+                .cast_into::<PyString>()
+                .map_err(|_| PyTypeError::new_err("url must be a str or a str path"))?
+                .to_cow()?
+                .into_owned(),
+        };
         let settings = settings.map(|s| (*s.settings).clone()).unwrap_or_default();
         let opened = py.detach(|| tokenward::Authority::open(&url, settings));
         opened
@@ -388,10 +414,13 @@ impl Authority {
         self.run(py, Operation::Purge, |a| a.purge_expired())
     }
 
-    /// Releases the store. Later calls raise `StoreIo`; closing twice does nothing.
-    fn close(&self) {
-        let closed = self.inner.write().unwrap_or_else(|e| e.into_inner()).take();
-        drop(closed);
+    /// Releases the store. Later calls raise `StoreIo`; closing twice does nothing. Calls
+    /// already running finish on the store they started with.
+    fn close(&self, py: Python<'_>) {
+        // Without the GIL, so that a thread holding the read lock can always finish.
+        let closed = py.detach(|| self.inner.write().unwrap_or_else(|e| e.into_inner()).take());
+        // Dropping the store (a SQLite connection) does I/O: also without the GIL.
+        py.detach(move || drop(closed));
     }
 
     /// The authority itself, for a `with` block that closes it.
@@ -401,8 +430,8 @@ impl Authority {
 
     /// Closes the authority; an exception in the block propagates.
     #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, _exc: &Bound<'_, PyTuple>) -> bool {
-        self.close();
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> bool {
+        self.close(py);
         false
     }
 

@@ -48,7 +48,18 @@ pub(crate) fn timestamp_in(value: &Bound<'_, PyAny>, name: &str) -> PyResult<Tim
             ),
         ));
     }
-    let in_utc: DateTime<Utc> = value.call_method1("astimezone", (utc(py)?,))?.extract()?;
+    let in_utc = value.call_method1("astimezone", (utc(py)?,)).map_err(|e| {
+        if e.is_instance_of::<pyo3::exceptions::PyOverflowError>(py) {
+            fail(
+                py,
+                Code::InvalidTimestamp,
+                format!("{name} is out of range in UTC"),
+            )
+        } else {
+            e
+        }
+    })?;
+    let in_utc: DateTime<Utc> = in_utc.extract()?;
     Ok(Timestamp::from_datetime(in_utc))
 }
 
@@ -119,7 +130,12 @@ pub(crate) fn text<'a>(value: &'a Bound<'_, PyString>, name: &str) -> PyResult<&
     let data = unsafe { PyUnicode_AsUTF8AndSize(value.as_ptr(), &mut size) };
     if data.is_null() {
         let py = value.py();
-        drop(PyErr::fetch(py));
+        let error = PyErr::fetch(py);
+        if !error.is_instance_of::<pyo3::exceptions::PyUnicodeEncodeError>(py) {
+            return Err(error); // MemoryError, ...
+        }
+        // Not passed on: its `object` is the whole text.
+        drop(error);
         return Err(fail(
             py,
             Code::InvalidArgument,

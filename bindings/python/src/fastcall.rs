@@ -74,11 +74,12 @@ static VERIFY_RECORD: MethodDef = MethodDef(ffi::PyMethodDef {
 pub(crate) fn add_verify_record(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = module.py();
     let name = module.name()?;
-    // SAFETY: the definition is static; `name` is a live str (the function's __module__).
+    // SAFETY: the definition is static; the module (the function's `__self__`, as for every
+    // module function) and `name` (its `__module__`) are live.
     let function = unsafe {
         ffi::PyCFunction_NewEx(
             ptr::from_ref(&VERIFY_RECORD.0).cast_mut(),
-            ptr::null_mut(),
+            module.as_ptr(),
             name.as_ptr(),
         )
     };

@@ -223,7 +223,8 @@ fn header_pair<'py>(pair: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bo
 /// The token a request presents, found as Coder finds it: the `coder_session_token` cookie,
 /// the `coder_session_token` query parameter, the `Coder-Session-Token` header,
 /// `Authorization: Bearer`, then the `access_token` query parameter. `headers` is a mapping
-/// (a dict, Starlette's or Werkzeug's `Headers`, whose `items()` gives every value) or an
+/// (a dict, Werkzeug's `Headers`, whose `items()` gives every value; Starlette's `Headers`, whose
+/// `raw` bytes are read) or an
 /// iterable of (name, value) pairs, as `str` or `bytes`, every `Cookie` header included;
 /// `query` is the raw query string without `?`. Returns `None` when there is no token.
 #[pyfunction]
@@ -232,7 +233,14 @@ pub fn extract_token(
     headers: &Bound<'_, PyAny>,
     query: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Option<Extracted>> {
-    let pairs = if headers.hasattr("items")? {
+    // Starlette's `Headers` keeps the bytes as received in `raw`; its `items()` would give
+    // them decoded as latin-1, which is not the text Coder reads.
+    let raw = headers
+        .getattr_opt("raw")?
+        .filter(|raw| raw.is_instance_of::<PyList>());
+    let pairs = if let Some(raw) = raw {
+        raw
+    } else if headers.hasattr("items")? {
         headers.call_method0("items")?
     } else {
         headers.clone()

@@ -191,6 +191,12 @@ impl Settings {
         self.settings.access_url.as_deref()
     }
 
+    /// Pickled through its JSON.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let json = slf.get().to_json(slf.py())?;
+        Ok((slf.get_type().getattr("from_json")?, (json,)))
+    }
+
     fn __repr__(&self) -> String {
         let fields: Vec<String> = self
             .settings

@@ -23,12 +23,14 @@ import tokenward
 from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
+from starlette.datastructures import Headers as StarletteHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocket as StarletteWebSocket
+from starlette.websockets import WebSocketDisconnect
 from tokenward.asgi import (
     STATE_KEY,
     ASGIApp,
@@ -526,6 +528,26 @@ def test_the_dependency_on_a_websocket_route_denies_with_coders_answer(
     assert_answer(denial, raised(authority, ""))
 
 
+def test_an_error_after_a_websocket_is_accepted_closes_it_with_1008(
+    authority: tokenward.Authority, jane: Token
+) -> None:
+    app = FastAPI()
+    install(app, authority)
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        authority.get_key("jane", "abcdefghij")  # NotFound, after the handshake
+
+    code = None
+    with TestClient(app) as c, c.websocket_connect("/ws") as session:
+        try:
+            session.receive_text()
+        except WebSocketDisconnect as closed:
+            code = closed.code
+    assert code == 1008
+
+
 # The middleware called directly, with hand-built scopes.
 
 
@@ -714,6 +736,40 @@ def test_a_sqlite_authority_may_block_and_a_memory_one_does_not(
     with tokenward.Authority.open(str(tmp_path / "keys.db")) as sqlite:
         assert sqlite.may_block
     assert not tokenward.Authority.open(":memory:").may_block
+
+
+def test_raw_asgi_never_skips_a_path_with_dot_segments(
+    authority: tokenward.Authority,
+) -> None:
+    inner = Recorder()
+    app = TokenwardMiddleware(inner, authority, skip={"/healthz"})
+    for path in ("/healthz/../admin", "/healthz/./x", "/healthz/.."):
+        sent = call(app, http_scope([], path=path))
+        assert sent[0]["status"] == 401, path
+    assert inner.scopes == []
+    assert call(app, http_scope([], path="/healthz/live"))[0]["status"] == 204
+
+
+def test_raw_asgi_refuses_a_scope_type_it_does_not_know(
+    authority: tokenward.Authority,
+) -> None:
+    inner = Recorder()
+    with pytest.raises(ValueError, match="unsupported ASGI scope type 'webtransport'"):
+        call(TokenwardMiddleware(inner, authority), {"type": "webtransport"})
+    assert inner.scopes == []
+
+
+def test_starlette_headers_give_the_answer_their_raw_bytes_give(
+    authority: tokenward.Authority,
+) -> None:
+    # A 22-byte secret of 11 two-byte characters: as bytes Coder splits it fine, and no key
+    # has its id; decoded as latin-1 and re-encoded it would be 44 bytes, malformed.
+    token = ("abcdefghij-" + "é" * 11).encode()
+    raw = [(b"coder-session-token", token)]
+    found = tokenward.extract_token(StarletteHeaders(raw=raw))
+    assert found is not None and found.token.encode() == token
+    with pytest.raises(tokenward.UnknownKey):
+        authority.authenticate(found.token)
 
 
 def test_raw_asgi_lifespan_reaches_the_app_unauthenticated(

@@ -1583,3 +1583,21 @@ def test_a_missing_directory_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(tokenward.StoreIo) as caught:
         tokenward.Authority.open(str(tmp_path / "no" / "such" / "dir" / "keys.db"))
     assert str(tmp_path) not in caught.value.body  # no HTTP detail names a file
+
+
+def test_a_path_object_opens_the_sqlite_file_its_string_names(tmp_path: Path) -> None:
+    path = tmp_path / "keys.db"
+    with tokenward.Authority.open(path) as authority:
+        token, _ = authority.create_token("jane", token_name="ci")
+    with tokenward.Authority.open(str(path)) as again:
+        assert again.authenticate(token).key.token_name == "ci"
+
+
+def test_an_aware_datetime_beyond_utcs_range_is_invalid_timestamp() -> None:
+    late = datetime.max.replace(tzinfo=timezone(timedelta(hours=-5)))
+    with pytest.raises(tokenward.InvalidTimestamp):
+        tokenward.verify_record(tokenward.generate(), None, now=late)
+
+
+def test_verify_record_is_a_function_of_the_native_module() -> None:
+    assert getattr(tokenward.verify_record, "__self__", None) is tokenward._native

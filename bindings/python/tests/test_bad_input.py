@@ -868,7 +868,18 @@ def test_native_objects_are_immutable_and_refuse_pickling(world: World) -> None:
         loose(world.key).id = "ZZZZZZZZZZ"
     with pytest.raises(AttributeError):
         loose(world.authority).settings = tokenward.Settings()
-    # A token or a record is never serialised by accident: pickling is a TypeError.
+    # A token or a record (its hash is as secret as the token) is never serialised by
+    # accident: pickling is a TypeError; to_storage_dict() is the explicit way.
     for obj in (tokenward.parse(world.token), world.key, world.update, world.authority):
         with pytest.raises(TypeError):
             pickle.dumps(obj)
+
+
+def test_settings_and_users_survive_pickling() -> None:
+    settings = tokenward.Settings(
+        session_duration="2h", access_url="https://coder.example"
+    )
+    user = tokenward.User("jane", ["owner"])
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    again = pickle.loads(pickle.dumps(user))
+    assert again == user and again.roles == ("owner",) and again.is_owner

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -350,3 +352,58 @@ def test_closing_while_threads_authenticate_is_final_and_safe(
     assert {c.outcome for c in made} <= {"ok", "StoreIo"}
     assert "ok" in {c.outcome for c in made if c.ticket < closed}
     assert all(c.outcome == "StoreIo" for c in made if c.ticket > closed)
+
+
+CLOSE_RACE = """
+import sys, threading
+import tokenward
+
+sys.setswitchinterval(1e-6)  # switch threads as often as CPython allows
+authority = tokenward.Authority.open(":memory:")
+authority.close()
+stop = threading.Event()
+refused = [0]
+
+
+def call_the_closed_authority() -> None:
+    while not stop.is_set():
+        try:
+            authority.now()
+        except tokenward.StoreIo:
+            refused[0] += 1
+
+
+def close_again() -> None:
+    while not stop.is_set():
+        authority.close()
+
+
+threads = [threading.Thread(target=call_the_closed_authority) for _ in range(3)]
+threads.append(threading.Thread(target=close_again))
+for thread in threads:
+    thread.start()
+threading.Event().wait(1.5)
+stop.set()
+for thread in threads:
+    thread.join()
+assert refused[0] > 0
+print("done")
+"""
+
+
+def test_closing_again_while_threads_hit_the_closed_authority_never_deadlocks(
+    tmp_path: Path,
+) -> None:
+    # Before the fix, building the StoreIo exception under the lock's read guard let a thread
+    # lose the GIL to close(), which then waited for the guard holding the GIL: a hang. Run in
+    # a child process, so a regression fails here instead of hanging the suite.
+    script = tmp_path / "close_race.py"
+    script.write_text(CLOSE_RACE, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "done"), result.stderr

@@ -253,6 +253,28 @@ def test_skipped_prefixes_pass_without_a_token_and_without_a_key(
     assert_answer(client.get("/healthzz"), raised(authority, ""))
 
 
+def test_a_path_with_dot_segments_is_never_skipped(
+    authority: tokenward.Authority,
+) -> None:
+    seen: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ["PATH_INFO"])
+        start_response("204 No Content", [])
+        return []
+
+    middleware = TokenwardMiddleware(app, authority, skip={"/healthz"})
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        statuses.append(status)
+
+    for path in ("/healthz/../admin", "/healthz/./x", "/healthz/live"):
+        list(middleware(environ(PATH_INFO=path), start_response))  # type: ignore[arg-type]
+    assert statuses == ["401 Unauthorized", "401 Unauthorized", "204 No Content"]
+    assert seen == ["/healthz/live"]
+
+
 def test_a_skip_predicate_decides_on_the_path(authority: tokenward.Authority) -> None:
     client = flask_app(authority, skip=lambda path: path.endswith(".css")).test_client(
         use_cookies=False

@@ -4,6 +4,7 @@ Times come back as aware UTC `datetime`s and go in as aware `datetime`s or RFC 3
 durations come back as `timedelta`s and go in as `timedelta`s or Go duration strings.
 """
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Final, Literal, Protocol, final
@@ -268,7 +269,9 @@ class User:
 @final
 class Authority:
     @staticmethod
-    def open(url: str, settings: Settings | None = None) -> Authority: ...
+    def open(
+        url: str | os.PathLike[str], settings: Settings | None = None
+    ) -> Authority: ...
     @property
     def settings(self) -> Settings: ...
     @property

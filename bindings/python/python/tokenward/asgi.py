@@ -74,7 +74,7 @@ try:
     from starlette.exceptions import HTTPException
     from starlette.requests import HTTPConnection
     from starlette.responses import Response
-    from starlette.websockets import WebSocket
+    from starlette.websockets import WebSocket, WebSocketState
 except ImportError:
     # Starlette (FastAPI) is not installed: only the middleware can be used.
     HAS_STARLETTE = False
@@ -213,9 +213,14 @@ class TokenwardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answers the request, or passes it on with ``scope["state"]["tokenward_key"]``."""
         kind = scope["type"]
-        if kind not in ("http", "websocket") or self._skipped(_route_path(scope)):
+        if kind == "lifespan" or (
+            kind in ("http", "websocket") and self._skipped(_route_path(scope))
+        ):
             await self.app(scope, receive, send)
             return
+        if kind not in ("http", "websocket"):
+            # A connection type this middleware does not know is refused, not let through.
+            raise ValueError(f"tokenward: unsupported ASGI scope type {kind!r}")
         try:
             key = await _authenticate(self.authority, scope)
         except TokenwardError as error:
@@ -289,7 +294,12 @@ async def handle_tokenward_error(
     if not isinstance(connection, WebSocket):
         return _response(error)
     # Sent here rather than returned: older Starlette releases drop a websocket's response.
-    if "websocket.http.response" in (connection.scope.get("extensions") or {}):
+    # Only a handshake not yet accepted can be denied with an HTTP answer; after accept() the
+    # connection is closed with the code.
+    handshake = connection.application_state == WebSocketState.CONNECTING
+    if handshake and "websocket.http.response" in (
+        connection.scope.get("extensions") or {}
+    ):
         await connection.send_denial_response(_response(error))
     else:
         await connection.close(_close_code(error))

@@ -53,18 +53,29 @@ Skip = Union[Callable[[str], bool], Iterable[str]]
 """The paths to let through unauthenticated: a predicate on the path, or path prefixes.
 
 A prefix matches the path equal to it and every path below it: ``"/healthz"`` skips
-``/healthz`` and ``/healthz/live`` but not ``/healthzz``; ``"/"`` skips everything.
+``/healthz`` and ``/healthz/live`` but not ``/healthzz``; ``"/"`` skips everything. A path
+with a ``.`` or ``..`` segment is never skipped.
 """
 
 
 def _skip_predicate(skip: Skip) -> Callable[[str], bool]:
-    """``skip`` as a predicate on the path (shared with ``tokenward.asgi``)."""
+    """``skip`` as a predicate on the path (shared with ``tokenward.asgi``). A path with a
+    ``.`` or ``..`` segment is never skipped: a router that resolves them could serve
+    ``/healthz/../admin`` as ``/admin``."""
     if callable(skip):
-        return skip
-    prefixes = tuple(p.rstrip("/") for p in ([skip] if isinstance(skip, str) else skip))
+        wanted = skip
+    else:
+        prefixes = tuple(
+            p.rstrip("/") for p in ([skip] if isinstance(skip, str) else skip)
+        )
+
+        def wanted(path: str) -> bool:
+            return any(path == p or path.startswith(p + "/") for p in prefixes)
 
     def skipped(path: str) -> bool:
-        return any(path == p or path.startswith(p + "/") for p in prefixes)
+        if any(segment in (".", "..") for segment in path.split("/")):
+            return False
+        return wanted(path)
 
     return skipped
 
