@@ -133,6 +133,30 @@ step "Python binding: ruff, mypy --strict (package, tests, examples, bench), stu
 (cd "$target_dir" && "$py" -m mypy --strict -p tokenward && "$py" -m mypy --strict "$repo/examples/python" "$repo/bindings/python/bench.py" "$repo/bindings/python/tests")
 (cd "$target_dir" && "$py" -m mypy.stubtest tokenward --allowlist "$repo/bindings/python/stubtest-allowlist.txt")
 
+step "Node binding (bindings/node): npm install builds the addon (napi build --release)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
+(cd bindings/node && CARGO_TARGET_DIR="$target_dir" npm install --no-audit --no-fund)
+
+step "Node binding: native.js and native.d.ts are what napi generates from the code"
+git diff --exit-code -- bindings/node/native.js bindings/node/native.d.ts
+
+step "Node binding: cargo clippy on its crate"
+cargo clippy --locked -p tokenward-node --all-targets -- -D warnings
+
+step "Node binding: node --test (every vector, lifecycle, workers and processes, bad input, Express)"
+(cd bindings/node && node --test test/)
+
+step "Node binding: tsc --noEmit --strict over a typed usage (bindings/node/types)"
+(cd bindings/node && npx tsc -p types)
+
+step "Node examples: examples/node/express, and the Backstage backend plugin (startTestBackend)"
+(cd examples/node/express && npm ci --no-audit --no-fund && node --test test.js)
+# better-sqlite3 (pulled by Backstage's test utilities) builds from source against Node's
+# headers in /usr/include/node: its prebuilt downloads are not reachable here.
+(cd examples/node/backstage-plugin && npm_config_nodedir=/usr npm ci --no-audit --no-fund && node --test test/)
+
 step "example: mint and verify"
 cargo run --locked --quiet --example mint_and_verify
 
