@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import httpx
 import pytest
 import tokenward
+from _middleware import ACCESS_URL, INTERNAL, METADATA, Token, raised
 from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.testclient import TestClient
 from starlette.applications import Starlette
@@ -45,17 +46,6 @@ from tokenward.asgi import (
     install,
 )
 
-ACCESS_URL = "https://coder.example.com"
-METADATA = (
-    'resource_metadata="https://coder.example.com/.well-known/oauth-protected-resource"'
-)
-INTERNAL = (
-    '{"message":"An internal error occurred. Please try again or contact the system '
-    'administrator.","detail":"Internal error fetching API key by id. '
-)
-
-Token = tuple[str, tokenward.ApiKey]
-
 
 @pytest.fixture
 def authority() -> Iterator[tokenward.Authority]:
@@ -72,13 +62,6 @@ def jane(authority: tokenward.Authority) -> Token:
 @pytest.fixture
 def joe(authority: tokenward.Authority) -> Token:
     return authority.create_token("joe", token_name="ci")
-
-
-def raised(authority: tokenward.Authority, token: str) -> tokenward.TokenwardError:
-    """What the binding raises for ``token``: the answer the app must send."""
-    with pytest.raises(tokenward.TokenwardError) as info:
-        authority.authenticate(token)
-    return info.value
 
 
 def assert_answer(response: httpx.Response, error: tokenward.TokenwardError) -> None:

@@ -18,19 +18,9 @@ from typing import Any
 import flask
 import pytest
 import tokenward
+from _middleware import ACCESS_URL, INTERNAL, METADATA, Token, raised
 from tokenward.wsgi import ENVIRON_KEY, TokenwardMiddleware
 from werkzeug.test import TestResponse
-
-ACCESS_URL = "https://coder.example.com"
-METADATA = (
-    'resource_metadata="https://coder.example.com/.well-known/oauth-protected-resource"'
-)
-INTERNAL = (
-    '{"message":"An internal error occurred. Please try again or contact the system '
-    'administrator.","detail":"Internal error fetching API key by id. '
-)
-
-Token = tuple[str, tokenward.ApiKey]
 
 
 @pytest.fixture
@@ -48,13 +38,6 @@ def jane(authority: tokenward.Authority) -> Token:
 @pytest.fixture
 def joe(authority: tokenward.Authority) -> Token:
     return authority.create_token("joe", token_name="ci")
-
-
-def raised(authority: tokenward.Authority, token: str) -> tokenward.TokenwardError:
-    """What the binding raises for ``token``: the answer the app must send."""
-    with pytest.raises(tokenward.TokenwardError) as info:
-        authority.authenticate(token)
-    return info.value
 
 
 def assert_answer(response: TestResponse, error: tokenward.TokenwardError) -> None:
