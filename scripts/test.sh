@@ -146,7 +146,7 @@ step "Node binding: cargo clippy on its crate"
 cargo clippy --locked -p tokenward-node --all-targets -- -D warnings
 
 step "Node binding: node --test (every vector, lifecycle, workers and processes, bad input, Express)"
-(cd bindings/node && node --test test/)
+(cd bindings/node && node --test --test-reporter=dot test/)
 
 step "Node binding: tsc --noEmit --strict over a typed usage (bindings/node/types)"
 (cd bindings/node && npx tsc -p types)

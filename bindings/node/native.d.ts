@@ -176,7 +176,7 @@ export declare class Settings {
    */
   static fromEnv(): Settings
   /** A copy with `values` changed. */
-  with(values: Record<string, any>): Settings
+  with(values: Record<string, string | number | boolean | null>): Settings
   /** Lifetime of a browser session and the length of its sliding refresh, in ms. */
   get sessionDuration(): number
   /** Whether sessions stop sliding forward while in use. */

@@ -521,8 +521,14 @@ impl FromNapiValue for HeaderList {
 /// the `coder_session_token` query parameter, the `Coder-Session-Token` header,
 /// `Authorization: Bearer`, then the `access_token` query parameter. Returns `null` when
 /// there is none.
-#[napi]
-pub fn extract_token(parts: RequestParts) -> Result<Option<Extracted>> {
+#[napi(ts_args_type = "parts: RequestParts")]
+pub fn extract_token(parts: Option<RequestParts>) -> Result<Option<Extracted>> {
+    let parts = parts.ok_or_else(|| {
+        Error::new(
+            Status::ObjectExpected,
+            "extractToken takes the request's parts: {headers, query}",
+        )
+    })?;
     let owned: Vec<(String, String)>;
     let list: HeaderList;
     let pairs: Vec<(&str, &str)> = match parts.headers {

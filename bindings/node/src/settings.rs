@@ -129,12 +129,18 @@ impl Settings {
     }
 
     /// A copy with `values` changed.
-    #[napi]
+    #[napi(ts_args_type = "values: Record<string, string | number | boolean | null>")]
     pub fn with(
         &self,
         env: Env,
-        values: serde_json::Map<String, serde_json::Value>,
+        values: Option<serde_json::Map<String, serde_json::Value>>,
     ) -> Result<Settings> {
+        let values = values.ok_or_else(|| {
+            Error::new(
+                Status::ObjectExpected,
+                "with() takes the settings to change: {name: value, ...}",
+            )
+        })?;
         with_values(&env, (*self.settings).clone(), Some(values)).map(Settings::wrap)
     }
 
