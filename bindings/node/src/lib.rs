@@ -28,23 +28,27 @@ pub(crate) fn micros(t: Timestamp) -> i64n {
     i64n(t.unix_micros())
 }
 
+/// A duration of `ms` milliseconds, to the nearest nanosecond; `None` outside Go's range (or
+/// not a number).
+pub(crate) fn from_millis(ms: f64) -> Option<Duration> {
+    let nanos = ms * 1e6;
+    (nanos.is_finite() && nanos.abs() < 9.223_372_036_854_776e18)
+        .then(|| Duration::from_nanos(nanos.round() as i64))
+}
+
 /// A duration from a Go duration string (`'168h'`, `'7d'`) or milliseconds.
 pub(crate) fn duration_in(env: &Env, value: Either<String, f64>, name: &str) -> Result<Duration> {
     match value {
         Either::A(text) => {
             Duration::parse(&text).map_err(|e| to_error_default(env, &CoreError::from(e)))
         }
-        Either::B(ms) => {
-            let nanos = ms * 1e6;
-            if !nanos.is_finite() || nanos.abs() >= 9.223_372_036_854_776e18 {
-                return Err(fail(
-                    env,
-                    Code::InvalidDuration,
-                    format!("{name} is outside Go's duration range (about 292 years)"),
-                ));
-            }
-            Ok(Duration::from_nanos(nanos.round() as i64))
-        }
+        Either::B(ms) => from_millis(ms).ok_or_else(|| {
+            fail(
+                env,
+                Code::InvalidDuration,
+                format!("{name} is outside Go's duration range (about 292 years)"),
+            )
+        }),
     }
 }
 

@@ -68,18 +68,15 @@ fn with_values(
             serde_json::Value::Null => String::new(),
             serde_json::Value::Bool(flag) => flag.to_string(),
             serde_json::Value::String(text) => text,
-            serde_json::Value::Number(ms) => {
-                let ms = ms.as_f64().unwrap_or(f64::NAN);
-                let nanos = ms * 1e6;
-                if !nanos.is_finite() || nanos.abs() >= 9.223_372_036_854_776e18 {
-                    return Err(fail(
+            serde_json::Value::Number(ms) => crate::from_millis(ms.as_f64().unwrap_or(f64::NAN))
+                .ok_or_else(|| {
+                    fail(
                         env,
                         Code::InvalidSettings,
                         format!("setting {name}: outside Go's duration range (about 292 years)"),
-                    ));
-                }
-                Duration::from_nanos(nanos.round() as i64).to_string()
-            }
+                    )
+                })?
+                .to_string(),
             other => {
                 return Err(fail(
                     env,

@@ -22,6 +22,24 @@ impl ApiKey {
     pub(crate) fn wrap(key: Arc<tokenward::ApiKey>) -> ApiKey {
         ApiKey { key }
     }
+
+    /// The columns both dict views hold, as Python values.
+    fn shared_columns<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let k = &self.key;
+        let d = PyDict::new(py);
+        d.set_item("id", k.id.as_str())?;
+        d.set_item("user_id", &k.user_id)?;
+        d.set_item("last_used", datetime_out(py, k.last_used)?)?;
+        d.set_item("expires_at", datetime_out(py, k.expires_at)?)?;
+        d.set_item("created_at", datetime_out(py, k.created_at)?)?;
+        d.set_item("updated_at", datetime_out(py, k.updated_at)?)?;
+        d.set_item("login_type", login_type_out(py, k.login_type)?)?;
+        d.set_item("scopes", scopes_out(py, k)?)?;
+        d.set_item("token_name", &k.token_name)?;
+        d.set_item("lifetime_seconds", k.lifetime_seconds)?;
+        d.set_item("allow_list", allow_list_out(py, k)?)?;
+        Ok(d)
+    }
 }
 
 /// A `login_type` as the `LoginType` enum.
@@ -307,40 +325,16 @@ impl ApiKey {
     /// The public view (codersdk `APIKey`): every column but the hash and the address, plus
     /// the derived `scope`. What an API may return.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let k = &self.key;
-        let d = PyDict::new(py);
-        d.set_item("id", k.id.as_str())?;
-        d.set_item("user_id", &k.user_id)?;
-        d.set_item("last_used", datetime_out(py, k.last_used)?)?;
-        d.set_item("expires_at", datetime_out(py, k.expires_at)?)?;
-        d.set_item("created_at", datetime_out(py, k.created_at)?)?;
-        d.set_item("updated_at", datetime_out(py, k.updated_at)?)?;
-        d.set_item("login_type", login_type_out(py, k.login_type)?)?;
-        d.set_item("scope", tokenward::key::legacy_scope(&k.scopes))?;
-        d.set_item("scopes", scopes_out(py, k)?)?;
-        d.set_item("token_name", &k.token_name)?;
-        d.set_item("lifetime_seconds", k.lifetime_seconds)?;
-        d.set_item("allow_list", allow_list_out(py, k)?)?;
+        let d = self.shared_columns(py)?;
+        d.set_item("scope", tokenward::key::legacy_scope(&self.key.scopes))?;
         Ok(d)
     }
 
     /// Every column, the hash as bytes: the row a host stores. `ApiKey.from_dict` reads it back.
     fn to_storage_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let k = &self.key;
-        let d = PyDict::new(py);
-        d.set_item("id", k.id.as_str())?;
-        d.set_item("hashed_secret", PyBytes::new(py, &k.hashed_secret))?;
-        d.set_item("user_id", &k.user_id)?;
-        d.set_item("last_used", datetime_out(py, k.last_used)?)?;
-        d.set_item("expires_at", datetime_out(py, k.expires_at)?)?;
-        d.set_item("created_at", datetime_out(py, k.created_at)?)?;
-        d.set_item("updated_at", datetime_out(py, k.updated_at)?)?;
-        d.set_item("login_type", login_type_out(py, k.login_type)?)?;
-        d.set_item("lifetime_seconds", k.lifetime_seconds)?;
+        let d = self.shared_columns(py)?;
+        d.set_item("hashed_secret", PyBytes::new(py, &self.key.hashed_secret))?;
         d.set_item("ip_address", self.ip_address())?;
-        d.set_item("token_name", &k.token_name)?;
-        d.set_item("scopes", scopes_out(py, k)?)?;
-        d.set_item("allow_list", allow_list_out(py, k)?)?;
         Ok(d)
     }
 

@@ -127,12 +127,12 @@ def _class_name(code: str) -> str:
     return "".join(part.capitalize() for part in code.split("_"))
 
 
-def _base(number: int, is_rejection: bool, is_store: bool) -> Type[TokenwardError]:
+def _base(status: int, is_rejection: bool, is_store: bool) -> Type[TokenwardError]:
     if is_rejection:
         return Rejected
     if is_store:
         return StoreError
-    if 2000 <= number < 4000:
+    if status == 400:  # invalid input and limits, as the core's table answers them
         return InvalidArgument
     return TokenwardError
 
@@ -142,12 +142,12 @@ def _make_classes() -> Dict[int, Type[TokenwardError]]:
         cls.code: cls for cls in (InvalidArgument, Forbidden, NotFound, Conflict)
     }
     classes: Dict[int, Type[TokenwardError]] = {}
-    for number, code, _status, is_rejection, is_store in _native.CODES:
+    for number, code, status, is_rejection, is_store in _native.CODES:
         if number == 0:
             continue
         cls = named.get(code)
         if cls is None:
-            base = _base(number, is_rejection, is_store)
+            base = _base(status, is_rejection, is_store)
             doc = f"Code ``{code}`` ({number})."
             cls = type(_class_name(code), (base,), {"code": code, "__doc__": doc})
             cls.__module__ = __name__
