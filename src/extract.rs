@@ -153,6 +153,19 @@ pub fn extract_token<'a>(headers: &[(&'a str, &'a str)], query: &'a str) -> Opti
     found(token, TokenSource::AccessToken)
 }
 
+/// Every header [`extract_token`] reads: `Cookie`, `Coder-Session-Token` and `Authorization`.
+/// Headers of any other name cannot change its answer, so a binding copying a request's headers
+/// out of its host language may copy only those for which [`reads_header`] is true, in order.
+pub const HEADERS_READ: [&str; 3] = [COOKIE_HEADER, SESSION_TOKEN_HEADER, AUTHORIZATION_HEADER];
+
+/// Whether [`extract_token`] reads headers called `name` (one of [`HEADERS_READ`], ASCII
+/// case-insensitive).
+pub fn reads_header(name: &str) -> bool {
+    HEADERS_READ
+        .iter()
+        .any(|read| name.eq_ignore_ascii_case(read))
+}
+
 /// The byte a request's byte that is not part of UTF-8 becomes in [`request_text`]: DEL, which
 /// is neither in the token alphabet nor `-` nor a cookie octet, so it cannot join, split or end
 /// a token differently than in the bytes Coder sees.
@@ -361,6 +374,30 @@ mod tests {
 
     fn query(query: &str) -> Outcome {
         extract(&[], query)
+    }
+
+    #[test]
+    fn reads_header_names_exactly_the_headers_read_in_any_ascii_case() {
+        for name in [
+            "Cookie",
+            "cookie",
+            "COOKIE",
+            "coder-session-token",
+            "AUTHORIZATION",
+        ] {
+            assert!(reads_header(name), "{name}");
+        }
+        // Not a name it reads: another name, a prefix, a longer one, a non-ASCII fold.
+        for name in [
+            "",
+            "Cookies",
+            "Cooki",
+            "X-Coder-Session-Token",
+            "Authorisation",
+            "Coo\u{212A}ie",
+        ] {
+            assert!(!reads_header(name), "{name}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 use tokenward::Coded;
 use tokenward::check::verify;
-use tokenward::extract::{TokenSource, extract_token};
+use tokenward::extract::{TokenSource, extract_token, reads_header};
 use tokenward::issue::{max_token_lifetime, requested_scopes, token_expiry};
 use tokenward::key::legacy_scope;
 use tokenward::{ApiKey, Code, Duration, SecretHash, Settings, Timestamp, Token, User};
@@ -177,8 +177,20 @@ fn extract_vectors() {
     run("extract.json", "extract", |case| {
         let headers = header_pairs(case);
         let got = extract_token(&headers, text(&case["query"])).map(|e| e.token.into_owned());
-        expect_eq("token", got.as_deref(), case["expect"].as_str())
+        expect_eq("token", got.as_deref(), case["expect"].as_str())?;
+        expect_eq("token, read headers only", only_read(&headers, case), got)
     });
+}
+
+/// The token `extract_token` finds in `case` when given only the headers it reads
+/// (`reads_header`), as the bindings copy them.
+fn only_read(headers: &[(&str, &str)], case: &Value) -> Option<String> {
+    let read: Vec<(&str, &str)> = headers
+        .iter()
+        .copied()
+        .filter(|(name, _)| reads_header(name))
+        .collect();
+    extract_token(&read, text(&case["query"])).map(|e| e.token.into_owned())
 }
 
 /// A case's `headers`, `[[name, value], ...]`, as the pairs `extract_token` takes.
@@ -218,6 +230,11 @@ fn extract_grammar_vectors() {
             "token",
             got.as_ref().map(|e| &*e.token),
             case["expect"].as_str(),
+        )?;
+        expect_eq(
+            "token, read headers only",
+            only_read(&headers, case),
+            got.as_ref().map(|e| e.token.to_string()),
         )?;
         expect_eq(
             "source",

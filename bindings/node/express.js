@@ -10,22 +10,24 @@
  *     app.use(tokenward(authority, { skip: ['/healthz'] }))
  *     app.get('/whoami', (req, res) => res.json({ userId: req.tokenward.userId }))
  *
- * Every request (but those `skip` names) has its token found where Coder looks, by the addon's
- * `extractToken` on `req.rawHeaders` (every header line, repeated ones in order: only the first
- * counts) and the raw query string of `req.url`: the `coder_session_token` cookie, that query
+ * Every request (but those `skip` names) has its token found where Coder looks, by the core
+ * reading `req.rawHeaders` (every header line, repeated ones in order: only the first counts)
+ * and the raw query string of `req.url`: the `coder_session_token` cookie, that query
  * parameter, the `Coder-Session-Token` header, `Authorization: Bearer`, the `access_token`
- * query parameter. It is checked by `authority.authenticate` with `req.socket.remoteAddress`,
- * which also writes Coder's refresh. A request that passes reaches `next()` with its `ApiKey`
+ * query parameter. It is checked against the authority with `req.socket.remoteAddress`, which
+ * also writes Coder's refresh. A request that passes reaches `next()` with its `ApiKey`
  * in `req.tokenward`; any other gets Coder's answer byte for byte: the status, the
  * `Content-Type`, the `WWW-Authenticate` challenge of a rejection and the JSON body, exactly as
  * the addon's error carries them (a request without a token gets what `authenticate('')`
  * throws, Coder's `TOKENWARD_MISSING` 401; a closed authority or a failing store Coder's 500).
  * An error that is not a tokenward error goes to `next(err)`.
  *
- * A store that may block (a SQLite file) is called through the Promise `authenticate`, which
- * runs on libuv's thread pool; a `':memory:'` store (`authority.mayBlock` false) through
- * `authenticateSync`, since the hop to a pool thread and back costs far more than its work. A
- * request without a token is answered from `authenticateSync('')`, which reads no store.
+ * A `':memory:'` store (`authority.mayBlock` false) is called on the event loop, finding and
+ * checking the token in one call (`authenticateRequestSync`), since the hop to a pool thread
+ * and back costs far more than its work. A store that may block (a SQLite file) is called
+ * through the Promise `authenticate`, which runs on libuv's thread pool, once `extractToken`
+ * has found the token; a request without one is answered from `authenticateSync('')`, which
+ * reads no store.
  *
  * The address is passed as the socket reports it: the core keeps a bare IP (an IPv4-mapped
  * IPv6 address as IPv4) and stores anything else as 0.0.0.0. Behind a proxy, the socket's
@@ -99,14 +101,15 @@ function isDotSegment(segment) {
 }
 
 /**
- * `skip` as a predicate on the path. A path with a `.` or `..` segment (also
+ * `skip` as a predicate on the path, or `null` when nothing is skipped (the path is then not
+ * even read: Express computes `req.path` on each read). A path with a `.` or `..` segment (also
  * percent-encoded) is never skipped: a router or proxy that resolves them could serve
  * `/healthz/../admin` as `/admin`.
  */
 function skipPredicate(skip) {
   let wanted
   if (skip === undefined || skip === null) {
-    return () => false
+    return null
   } else if (typeof skip === 'function') {
     wanted = skip
   } else if (typeof skip === 'string' || typeof skip[Symbol.iterator] === 'function') {
@@ -117,7 +120,7 @@ function skipPredicate(skip) {
       return prefix.replace(/\/+$/, '')
     })
     if (prefixes.length === 0) {
-      return () => false
+      return null
     }
     wanted = (path) => prefixes.some((p) => path === p || path.startsWith(p + '/'))
   } else {
@@ -157,6 +160,8 @@ function tokenward(authority, options = {}) {
     throw new TypeError('tokenward: an Authority is required (Authority.open(url))')
   }
   const skipped = skipPredicate(options === null ? undefined : options.skip)
+  // Finding and checking in one call, when the authority has it (an Authority does).
+  const inOneCall = typeof authority.authenticateRequestSync === 'function'
   // Whether the store may block: read on first use (the getter throws once the authority is
   // closed, and the store behind it never changes).
   let mayBlock
@@ -170,25 +175,27 @@ function tokenward(authority, options = {}) {
   }
 
   return function tokenwardMiddleware(req, res, next) {
-    if (skipped(pathOf(req))) {
+    if (skipped !== null && skipped(pathOf(req))) {
       next()
       return
     }
     // rawHeaders: every line as received; a hand-built request may have `headers` only.
-    const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers
-    const found = extractToken({ headers, query: queryOf(req) })
+    const raw = Array.isArray(req.rawHeaders)
     const remoteAddr = (req.socket && req.socket.remoteAddress) || ''
     let result
     try {
-      if (found === null) {
-        // No token: Coder's own answer is what the core throws for an empty one (Missing),
-        // before it reads the store (or the closed authority's 500).
-        result = authority.authenticateSync('', remoteAddr)
+      if (mayBlock === undefined) {
+        mayBlock = authority.mayBlock
+      }
+      if (!mayBlock && raw && inOneCall) {
+        result = authority.authenticateRequestSync(req.rawHeaders, queryOf(req), remoteAddr)
       } else {
-        if (mayBlock === undefined) {
-          mayBlock = authority.mayBlock
-        }
-        if (mayBlock) {
+        const found = extractToken({ headers: raw ? req.rawHeaders : req.headers, query: queryOf(req) })
+        if (found === null) {
+          // No token: Coder's own answer is what the core throws for an empty one (Missing),
+          // before it reads the store (or the closed authority's 500).
+          result = authority.authenticateSync('', remoteAddr)
+        } else if (mayBlock) {
           authority.authenticate(found.token, remoteAddr).then(
             ({ key }) => {
               req[PROPERTY] = key
@@ -207,8 +214,9 @@ function tokenward(authority, options = {}) {
             },
           )
           return
+        } else {
+          result = authority.authenticateSync(found.token, remoteAddr)
         }
-        result = authority.authenticateSync(found.token, remoteAddr)
       }
     } catch (error) {
       fail(res, next, error)

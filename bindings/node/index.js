@@ -19,14 +19,18 @@ function verifyRecord(token, key, options) {
 }
 
 // The addon answers the key alone when nothing was written (the usual case).
-const authenticateSync = Authority.prototype.authenticateSync
-Object.defineProperty(Authority.prototype, 'authenticateSync', {
-  value: function (token, remoteAddr) {
-    const answer = authenticateSync.call(this, token, remoteAddr)
-    return answer instanceof ApiKey ? { key: answer, update: null } : answer
+const keyAlone = (answer) => (answer instanceof ApiKey ? { key: answer, update: null } : answer)
+const { authenticateSync, authenticateRequestSync } = Authority.prototype
+const methods = {
+  authenticateSync(token, remoteAddr) {
+    return keyAlone(authenticateSync.call(this, token, remoteAddr))
   },
-  writable: true,
-  configurable: true,
-})
+  authenticateRequestSync(rawHeaders, query, remoteAddr) {
+    return keyAlone(authenticateRequestSync.call(this, rawHeaders, query, remoteAddr))
+  },
+}
+for (const [name, value] of Object.entries(methods)) {
+  Object.defineProperty(Authority.prototype, name, { value, writable: true, configurable: true })
+}
 
 module.exports = { ...native, verifyRecord }

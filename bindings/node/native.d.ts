@@ -117,6 +117,13 @@ export declare class Authority {
    * unchanged key is answered with the same frozen `ApiKey` object each time.
    */
   authenticateSync(token: string, remoteAddr?: string | undefined | null): Authenticated
+  /**
+   * `extractToken` and `authenticateSync` in one call, for a request's `rawHeaders`
+   * (`[name, value, ...]`) and raw query string: the token is found where Coder looks and
+   * checked, and a request without one throws Coder's 401 (`'TOKENWARD_MISSING'`).
+   * `tokenward/express` calls it on `:memory:` stores; it answers as `authenticateSync`.
+   */
+  authenticateRequestSync(rawHeaders: string[], query?: string | undefined | null, remoteAddr?: string | undefined | null): Authenticated
   /** The longest lifetime `user` may request (Coder's `tokenconfig`), in ms. */
   tokenConfig(user: string | User): number
   /** Named tokens visible to `actor`, oldest first. */

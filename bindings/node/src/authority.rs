@@ -16,7 +16,7 @@ use tokenward::{
 use crate::errors::{to_error, to_error_default};
 use crate::key::{ApiKey, KeyUpdate};
 use crate::settings::Settings;
-use crate::{TokenText, date, duration_in};
+use crate::{HeaderList, TokenText, date, duration_in};
 
 /// A user as the lifecycle sees one: an opaque, non-empty id and site roles (`'owner'` may
 /// act for other users).
@@ -218,6 +218,26 @@ impl Authority {
         }
         keys.insert(key.id, (key, object.clone(*env)?));
         Ok(object)
+    }
+
+    /// `authenticateSync`'s answer: the key's object alone when nothing was written.
+    fn authenticate_now(
+        &self,
+        env: &Env,
+        token: &str,
+        remote_addr: &str,
+    ) -> Result<Either<Reference<ApiKey>, Authenticated>> {
+        let authority = self.get(env, Operation::Get)?;
+        let done = authority
+            .authenticate(token, remote_addr)
+            .map_err(|e| to_error(env, &e, authority.settings()))?;
+        Ok(match done.update {
+            None => Either::A(self.key_object(env, done.key)?),
+            Some(update) => Either::B(Authenticated {
+                key: ApiKey::wrap(done.key),
+                update: Either::A(KeyUpdate::wrap(update)),
+            }),
+        })
     }
 
     /// `work` as a task for libuv's thread pool.
@@ -435,20 +455,31 @@ impl Authority {
         #[napi(ts_arg_type = "string")] token: TokenText,
         #[napi(ts_arg_type = "string | undefined | null")] remote_addr: Option<TokenText>,
     ) -> Result<Either<Reference<ApiKey>, Authenticated>> {
-        let authority = self.get(&env, Operation::Get)?;
-        let done = authority
-            .authenticate(
-                token.as_str(),
-                remote_addr.as_ref().map_or("", TokenText::as_str),
-            )
-            .map_err(|e| to_error(&env, &e, authority.settings()))?;
-        Ok(match done.update {
-            None => Either::A(self.key_object(&env, done.key)?),
-            Some(update) => Either::B(Authenticated {
-                key: ApiKey::wrap(done.key),
-                update: Either::A(KeyUpdate::wrap(update)),
-            }),
-        })
+        let remote_addr = remote_addr.as_ref().map_or("", TokenText::as_str);
+        self.authenticate_now(&env, token.as_str(), remote_addr)
+    }
+
+    /// `extractToken` and `authenticateSync` in one call, for a request's `rawHeaders`
+    /// (`[name, value, ...]`) and raw query string: the token is found where Coder looks and
+    /// checked, and a request without one throws Coder's 401 (`'TOKENWARD_MISSING'`).
+    /// `tokenward/express` calls it on `:memory:` stores; it answers as `authenticateSync`.
+    #[napi(ts_return_type = "Authenticated")]
+    pub fn authenticate_request_sync(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string[]")] raw_headers: HeaderList,
+        #[napi(ts_arg_type = "string | undefined | null")] query: Option<TokenText>,
+        #[napi(ts_arg_type = "string | undefined | null")] remote_addr: Option<TokenText>,
+    ) -> Result<Either<Reference<ApiKey>, Authenticated>> {
+        let headers = raw_headers.pairs();
+        let query = query.as_ref().map_or("", TokenText::as_str);
+        let found = tokenward::extract::extract_token(&headers, query);
+        let token = found.as_ref().map_or("", |found| &found.token);
+        self.authenticate_now(
+            &env,
+            token,
+            remote_addr.as_ref().map_or("", TokenText::as_str),
+        )
     }
 
     /// The longest lifetime `user` may request (Coder's `tokenconfig`), in ms.

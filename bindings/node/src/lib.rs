@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use napi::Env;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use tokenward::extract::reads_header;
 use tokenward::{Code, Duration, Error as CoreError, SecretHash, Timestamp};
 
 mod authority;
@@ -388,8 +389,10 @@ impl TypeName for Headers {
     }
 }
 
-/// `rawHeaders`, every string read into one buffer: two N-API calls a string and one
-/// allocation for the whole list, where `Vec<String>` makes one per string.
+/// `rawHeaders` as the core needs them: every name, and the value of each header the core's
+/// `extract_token` reads (`Cookie`, `Coder-Session-Token`, `Authorization`), read into one
+/// buffer: two N-API calls a string and one allocation for the whole list, where
+/// `Vec<String>` makes one per string and reads every value.
 pub struct HeaderList {
     text: Vec<u8>,
     spans: Vec<(usize, usize)>,
@@ -452,7 +455,7 @@ impl HeaderList {
     }
 
     /// The (name, value) pairs; N-API writes UTF-8, so no span fails.
-    fn pairs(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn pairs(&self) -> Vec<(&str, &str)> {
         let text = |(a, b): (usize, usize)| std::str::from_utf8(&self.text[a..b]).unwrap_or("");
         self.spans
             .chunks_exact(2)
@@ -510,15 +513,38 @@ impl FromNapiValue for HeaderList {
             text: Vec::new(),
             spans: Vec::with_capacity(length as usize),
         };
-        for i in 0..length {
-            let mut element = std::ptr::null_mut();
+        for i in (0..length).step_by(2) {
+            let name = list.text.len();
             // SAFETY: `i` is within the array.
-            unsafe { napi::sys::napi_get_element(env, value, i, &mut element) };
-            // SAFETY: a live element of this call.
-            unsafe { list.push(env, element) }?;
+            unsafe { list.push(env, element(env, value, i)) }?;
+            let span = list.spans[list.spans.len() - 1];
+            // Only the headers the core reads are copied, so their values alone are read.
+            if std::str::from_utf8(&list.text[span.0..span.1]).is_ok_and(reads_header) {
+                // SAFETY: `i + 1` is within the array (its length is even).
+                unsafe { list.push(env, element(env, value, i + 1)) }?;
+            } else {
+                list.text.truncate(name);
+                list.spans.pop();
+            }
         }
         Ok(list)
     }
+}
+
+/// The element `i` of the array `array`.
+///
+/// # Safety
+///
+/// `env` and `array` are live N-API handles of this call; `i` is within the array.
+unsafe fn element(
+    env: napi::sys::napi_env,
+    array: napi::sys::napi_value,
+    i: u32,
+) -> napi::sys::napi_value {
+    let mut element = std::ptr::null_mut();
+    // SAFETY: as the caller promises.
+    unsafe { napi::sys::napi_get_element(env, array, i, &mut element) };
+    element
 }
 
 /// The token a request presents, found as Coder finds it: the `coder_session_token` cookie,

@@ -659,6 +659,42 @@ test('a bad store URL is TOKENWARD_INVALID_ARGUMENT; a missing directory TOKENWA
   assert.ok(!e.body.includes(dir), 'no HTTP body names a file')
 })
 
+test('authenticateRequestSync finds the token where Coder looks and checks it, in one call', () => {
+  const a = tw.Authority.open(':memory:')
+  try {
+    const [first, second] = ['jane', 'joe'].map((user) => a.createTokenSync(user).token)
+    const noise = ['Host', '127.0.0.1', 'User-Agent', 'test', 'X-Coder-Session-Token', second]
+    const userOf = (raw, query = '') => a.authenticateRequestSync([...noise, ...raw], query, '203.0.113.7').key.userId
+    // Each source, alone, in any case of the header name.
+    assert.equal(userOf(['cookie', `a=b; coder_session_token=${first}`]), 'jane')
+    assert.equal(userOf([], `coder_session_token=${first}`), 'jane')
+    assert.equal(userOf(['CODER-SESSION-TOKEN', first]), 'jane')
+    assert.equal(userOf(['Authorization', `Bearer ${first}`]), 'jane')
+    assert.equal(userOf([], `x=1&access_token=${first}`), 'jane')
+    // Coder's precedence: cookie, query, header, bearer, access_token; the first header counts.
+    assert.equal(userOf(['Coder-Session-Token', second, 'Cookie', `coder_session_token=${first}`]), 'jane')
+    assert.equal(userOf(['Coder-Session-Token', second], `coder_session_token=${first}`), 'jane')
+    assert.equal(userOf(['Authorization', `Bearer ${second}`, 'Coder-Session-Token', first]), 'jane')
+    assert.equal(userOf(['Coder-Session-Token', first, 'Coder-Session-Token', second]), 'jane')
+    // The answer is authenticateSync's, the shape included.
+    const one = a.authenticateRequestSync(['Coder-Session-Token', first], '', '')
+    assert.deepEqual(Object.keys(one), ['key', 'update'])
+    assert.equal(one.key, a.authenticateSync(first).key)
+    // No token (an unread header only, an empty bearer): Coder's 401 for a missing token.
+    for (const raw of [noise, [...noise, 'Authorization', 'Bearer ']]) {
+      checkRejection(caughtSync(() => a.authenticateRequestSync(raw, '', '')), 'MISSING', MISSING_DETAIL)
+    }
+    // Not headers: a thrown Error with napi's code for a value it cannot convert.
+    for (const bad of [['Coder-Session-Token'], [1, 2], 'Coder-Session-Token', null]) {
+      const e = caughtSync(() => a.authenticateRequestSync(bad, '', ''))
+      assert.ok(e instanceof Error && /^[A-Z][A-Za-z]+$/.test(e.code), `${bad}: ${e.code}`)
+    }
+  } finally {
+    a.close()
+  }
+  assert.equal(caughtSync(() => a.authenticateRequestSync([], '', '')).code, 'TOKENWARD_STORE_IO')
+})
+
 // ---------------------------------------------------------------------------------------------
 // Documented shapes that are not lifecycle.
 

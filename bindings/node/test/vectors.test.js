@@ -307,7 +307,27 @@ function headerForms(lines) {
   ]
 }
 
+/** What `authority.method(...args)` throws, as `{code, message, detail}`, or `null`. */
+function thrown(authority, method, ...args) {
+  try {
+    authority[method](...args)
+    return null
+  } catch (error) {
+    return { code: error.code, message: error.message, detail: error.detail }
+  }
+}
+
+const extractAuthority = tw.Authority.open(':memory:')
+
 function checkExtract(c, withSource) {
+  // Found and checked in one call, the token is the one the case expects: it gets the answer
+  // that token gets (TOKENWARD_MISSING when there is none; no key matches any other).
+  const raw = c.headers.flat()
+  assert.deepEqual(
+    thrown(extractAuthority, 'authenticateRequestSync', raw, c.query, ''),
+    thrown(extractAuthority, 'authenticateSync', c.expect ?? '', ''),
+    'authenticateRequestSync',
+  )
   for (const [form, headers] of headerForms(c.headers)) {
     const got = tw.extractToken({ headers, query: c.query })
     if (c.expect === null) {

@@ -33,6 +33,8 @@ async function serve(): Promise<void> {
   }
   const found = extractToken({ headers: { authorization: `Bearer ${minted.token}` }, query: '' })
   const token: string | undefined = found?.token
+  const inOne: Authenticated = authority.authenticateRequestSync(['Coder-Session-Token', minted.token], 'x=1', null)
+  const same: boolean = inOne.key.id === key.id
   const lifetime: number = parseDuration('168h')
   const text: string = formatDuration(lifetime)
   try {
@@ -41,7 +43,7 @@ async function serve(): Promise<void> {
     const e = error as Error & { code: string; status: number; body: string }
     console.log(e.code, e.status, e.body)
   }
-  console.log(expires, micros, checked.key.userId, token, text, authority.tokenConfig('jane'))
+  console.log(expires, micros, checked.key.userId, token, text, same, authority.tokenConfig('jane'))
   authority.close()
 }
 
