@@ -15,6 +15,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class ApiKey {
   /**
+   * Not offered: a key comes from an `Authority`, or from `ApiKey.fromJSON`. Throws
+   * `TOKENWARD_INVALID_ARGUMENT`.
+   */
+  constructor()
+  /**
    * A record from its storage JSON (a string, as `toStorageJSON()` writes it, or the
    * parsed object): every column, the hash in hex.
    */
@@ -76,6 +81,8 @@ export declare class ApiKey {
  * `TOKENWARD_STORE_IO`.
  */
 export declare class Authority {
+  /** Not offered: open one with `Authority.open(url)`. Throws `TOKENWARD_INVALID_ARGUMENT`. */
+  constructor()
   /**
    * Opens the store `url` names: `':memory:'` (gone with the process), a SQLite file path
    * (or `sqlite:<path>`; created when missing, shareable between processes), later

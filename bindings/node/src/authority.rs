@@ -9,14 +9,14 @@ use napi::Env;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use tokenward::{
-    AllowEntry, CreateTokenRequest, Error as CoreError, KeyId, ListTokens, LoginType, Operation,
-    StoreError, StoreErrorKind,
+    AllowEntry, Code, CreateTokenRequest, Error as CoreError, KeyId, ListTokens, LoginType,
+    Operation, StoreError, StoreErrorKind,
 };
 
-use crate::errors::{to_error, to_error_default};
+use crate::errors::{fail, to_error, to_error_default};
 use crate::key::{ApiKey, KeyUpdate};
 use crate::settings::Settings;
-use crate::{HeaderList, TokenText, date, duration_in};
+use crate::{Brand, Branded, HeaderList, Options, TokenText, date, duration_in, own};
 
 /// A user as the lifecycle sees one: an opaque, non-empty id and site roles (`'owner'` may
 /// act for other users).
@@ -158,7 +158,20 @@ impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for Call<T, J> {
 /// twin for scripts. `close()` releases the store; a closed authority throws
 /// `TOKENWARD_STORE_IO`.
 #[napi]
+#[repr(C)]
 pub struct Authority {
+    pub(crate) brand: Brand,
+    state: Box<State>,
+}
+
+impl Branded for Authority {
+    const BRAND: Brand = Brand::AUTHORITY;
+    const NAME: &'static str = "Authority";
+}
+
+/// What an `Authority` holds (behind a pointer, so that every class has one shape: see
+/// `Brand`).
+struct State {
     inner: RwLock<Option<Arc<tokenward::Authority>>>,
     /// The `ApiKey` objects `authenticateSync` handed out, by id, with the record each shows:
     /// an unchanged key is answered with the same (frozen) object, since making a class
@@ -173,8 +186,18 @@ type KeyObjects = HashMap<KeyId, (Arc<tokenward::ApiKey>, Reference<ApiKey>)>;
 const KEY_OBJECTS: usize = 10_000;
 
 impl Authority {
+    /// What the authority holds, once `self` is checked to be an `Authority`.
+    fn state(&self) -> Result<&State> {
+        own(self).map(|this| &*this.state)
+    }
+
     fn get(&self, env: &Env, operation: Operation) -> Result<Arc<tokenward::Authority>> {
-        let authority = self.inner.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let state = self.state()?;
+        let authority = state
+            .inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         authority.ok_or_else(|| {
             let closed = StoreError::new(StoreErrorKind::Io, operation, "the authority is closed");
             to_error_default(env, &CoreError::from(closed))
@@ -198,7 +221,7 @@ impl Authority {
     /// The JavaScript object of `key`: the one handed out before while the record is the
     /// same, else a new frozen one.
     fn key_object(&self, env: &Env, key: Arc<tokenward::ApiKey>) -> Result<Reference<ApiKey>> {
-        let mut keys = self.keys.borrow_mut();
+        let mut keys = self.state()?.keys.borrow_mut();
         if let Some((shown, object)) = keys.get(&key.id)
             && (Arc::ptr_eq(shown, &key) || **shown == *key)
         {
@@ -303,6 +326,16 @@ fn login_type(env: &Env, name: Option<String>) -> Result<LoginType> {
 
 #[napi]
 impl Authority {
+    /// Not offered: open one with `Authority.open(url)`. Throws `TOKENWARD_INVALID_ARGUMENT`.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<Authority> {
+        Err(fail(
+            &env,
+            Code::InvalidArgument,
+            "new Authority() is not offered: open one with Authority.open(url)",
+        ))
+    }
+
     /// Opens the store `url` names: `':memory:'` (gone with the process), a SQLite file path
     /// (or `sqlite:<path>`; created when missing, shareable between processes), later
     /// `postgres://...`. Coder's default settings when `settings` is absent.
@@ -319,8 +352,11 @@ impl Authority {
             .unwrap_or_default();
         tokenward::Authority::open(&url, settings)
             .map(|a| Authority {
-                inner: RwLock::new(Some(Arc::new(a))),
-                keys: RefCell::new(HashMap::new()),
+                brand: Brand::AUTHORITY,
+                state: Box::new(State {
+                    inner: RwLock::new(Some(Arc::new(a))),
+                    keys: RefCell::new(HashMap::new()),
+                }),
             })
             .map_err(|e| to_error_default(&env, &e))
     }
@@ -353,10 +389,12 @@ impl Authority {
         &self,
         env: Env,
         actor: Either<String, User>,
-        options: Option<TokenOptions>,
+        #[napi(ts_arg_type = "TokenOptions | undefined | null")] options: Option<
+            Options<TokenOptions>,
+        >,
     ) -> Result<AsyncTask<Call<tokenward::NewKey, Minted>>> {
         let actor = user_of(actor);
-        let (target, request, remote_addr) = token_request(&env, options)?;
+        let (target, request, remote_addr) = token_request(&env, options.map(|o| o.0))?;
         let target = target.unwrap_or_else(|| actor.clone());
         self.later(
             &env,
@@ -372,10 +410,12 @@ impl Authority {
         &self,
         env: Env,
         actor: Either<String, User>,
-        options: Option<TokenOptions>,
+        #[napi(ts_arg_type = "TokenOptions | undefined | null")] options: Option<
+            Options<TokenOptions>,
+        >,
     ) -> Result<Minted> {
         let actor = user_of(actor);
-        let (target, request, remote_addr) = token_request(&env, options)?;
+        let (target, request, remote_addr) = token_request(&env, options.map(|o| o.0))?;
         let target = target.unwrap_or_else(|| actor.clone());
         self.run_now(
             &env,
@@ -495,10 +535,12 @@ impl Authority {
         &self,
         env: Env,
         actor: Either<String, User>,
-        options: Option<ListOptions>,
+        #[napi(ts_arg_type = "ListOptions | undefined | null")] options: Option<
+            Options<ListOptions>,
+        >,
     ) -> Result<AsyncTask<Call<Vec<tokenward::ApiKey>, Vec<ApiKey>>>> {
         let actor = user_of(actor);
-        let list = list_options(options);
+        let list = list_options(options.map(|o| o.0));
         self.later(
             &env,
             Operation::List,
@@ -513,10 +555,12 @@ impl Authority {
         &self,
         env: Env,
         actor: Either<String, User>,
-        options: Option<ListOptions>,
+        #[napi(ts_arg_type = "ListOptions | undefined | null")] options: Option<
+            Options<ListOptions>,
+        >,
     ) -> Result<Vec<ApiKey>> {
         let actor = user_of(actor);
-        let list = list_options(options);
+        let list = list_options(options.map(|o| o.0));
         self.run_now(
             &env,
             Operation::List,
@@ -682,10 +726,16 @@ impl Authority {
     /// Releases the store. Later calls throw `TOKENWARD_STORE_IO`; closing twice does
     /// nothing; calls already running finish.
     #[napi]
-    pub fn close(&self) {
-        let closed = self.inner.write().unwrap_or_else(|e| e.into_inner()).take();
+    pub fn close(&self) -> Result<()> {
+        let state = self.state()?;
+        let closed = state
+            .inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         drop(closed);
-        self.keys.borrow_mut().clear();
+        state.keys.borrow_mut().clear();
+        Ok(())
     }
 }
 

@@ -9,18 +9,33 @@ use napi_derive::napi;
 use tokenward::Error as CoreError;
 
 use crate::errors::to_error_default;
-use crate::{date, micros};
+use crate::{Brand, Branded, date, micros, own};
 
 /// One API key record: a row of Coder's `api_keys` table. Times are `Date`s, each with its
 /// exact microseconds as a `bigint` beside it (`expiresAtMicros`). Immutable.
 #[napi]
+#[repr(C)]
 pub struct ApiKey {
+    pub(crate) brand: Brand,
     pub(crate) key: Arc<tokenward::ApiKey>,
+}
+
+impl Branded for ApiKey {
+    const BRAND: Brand = Brand::API_KEY;
+    const NAME: &'static str = "ApiKey";
 }
 
 impl ApiKey {
     pub(crate) fn wrap(key: Arc<tokenward::ApiKey>) -> ApiKey {
-        ApiKey { key }
+        ApiKey {
+            brand: Brand::API_KEY,
+            key,
+        }
+    }
+
+    /// The record, once `self` is checked to be an `ApiKey`.
+    fn record(&self) -> Result<&tokenward::ApiKey> {
+        own(self).map(|this| &*this.key)
     }
 }
 
@@ -30,6 +45,17 @@ fn invalid_key(env: &Env, detail: String) -> Error {
 
 #[napi]
 impl ApiKey {
+    /// Not offered: a key comes from an `Authority`, or from `ApiKey.fromJSON`. Throws
+    /// `TOKENWARD_INVALID_ARGUMENT`.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<ApiKey> {
+        Err(crate::errors::fail(
+            &env,
+            tokenward::Code::InvalidArgument,
+            "new ApiKey() is not offered: keys come from an Authority, or from ApiKey.fromJSON(json)",
+        ))
+    }
+
     /// A record from its storage JSON (a string, as `toStorageJSON()` writes it, or the
     /// parsed object): every column, the hash in hex.
     #[napi(factory, js_name = "fromJSON")]
@@ -47,123 +73,136 @@ impl ApiKey {
 
     /// The key id: the token's first 10 characters. Not secret.
     #[napi(getter)]
-    pub fn id(&self) -> String {
-        self.key.id.as_str().to_owned()
+    pub fn id(&self) -> Result<String> {
+        let key = self.record()?;
+        Ok(key.id.as_str().to_owned())
     }
 
     /// SHA-256 of the secret (32 bytes). Keep it as secret as the token.
     #[napi(getter)]
-    pub fn hashed_secret(&self) -> Buffer {
-        Buffer::from(self.key.hashed_secret.clone())
+    pub fn hashed_secret(&self) -> Result<Buffer> {
+        let key = self.record()?;
+        Ok(Buffer::from(key.hashed_secret.clone()))
     }
 
     /// The owner's user id.
     #[napi(getter)]
-    pub fn user_id(&self) -> String {
-        self.key.user_id.clone()
+    pub fn user_id(&self) -> Result<String> {
+        let key = self.record()?;
+        Ok(key.user_id.clone())
     }
 
     /// Last authenticated use (the Unix epoch for a key never used).
     #[napi(getter)]
-    pub fn last_used(&self) -> DateTime<Utc> {
-        date(self.key.last_used)
+    pub fn last_used(&self) -> Result<DateTime<Utc>> {
+        let key = self.record()?;
+        Ok(date(key.last_used))
     }
 
     /// `lastUsed` in microseconds since the epoch, exactly.
     #[napi(getter)]
-    pub fn last_used_micros(&self) -> i64n {
-        micros(self.key.last_used)
+    pub fn last_used_micros(&self) -> Result<i64n> {
+        let key = self.record()?;
+        Ok(micros(key.last_used))
     }
 
     /// Absolute expiry: the key is valid while now <= expiresAt.
     #[napi(getter)]
-    pub fn expires_at(&self) -> DateTime<Utc> {
-        date(self.key.expires_at)
+    pub fn expires_at(&self) -> Result<DateTime<Utc>> {
+        let key = self.record()?;
+        Ok(date(key.expires_at))
     }
 
     /// `expiresAt` in microseconds since the epoch, exactly.
     #[napi(getter)]
-    pub fn expires_at_micros(&self) -> i64n {
-        micros(self.key.expires_at)
+    pub fn expires_at_micros(&self) -> Result<i64n> {
+        let key = self.record()?;
+        Ok(micros(key.expires_at))
     }
 
     /// Creation time.
     #[napi(getter)]
-    pub fn created_at(&self) -> DateTime<Utc> {
-        date(self.key.created_at)
+    pub fn created_at(&self) -> Result<DateTime<Utc>> {
+        let key = self.record()?;
+        Ok(date(key.created_at))
     }
 
     /// `createdAt` in microseconds since the epoch, exactly.
     #[napi(getter)]
-    pub fn created_at_micros(&self) -> i64n {
-        micros(self.key.created_at)
+    pub fn created_at_micros(&self) -> Result<i64n> {
+        let key = self.record()?;
+        Ok(micros(key.created_at))
     }
 
     /// Last change of the key's settings (refreshes leave it).
     #[napi(getter)]
-    pub fn updated_at(&self) -> DateTime<Utc> {
-        date(self.key.updated_at)
+    pub fn updated_at(&self) -> Result<DateTime<Utc>> {
+        let key = self.record()?;
+        Ok(date(key.updated_at))
     }
 
     /// `updatedAt` in microseconds since the epoch, exactly.
     #[napi(getter)]
-    pub fn updated_at_micros(&self) -> i64n {
-        micros(self.key.updated_at)
+    pub fn updated_at_micros(&self) -> Result<i64n> {
+        let key = self.record()?;
+        Ok(micros(key.updated_at))
     }
 
     /// How the key was obtained: `'password'`, `'github'`, `'oidc'`, `'token'`, `'none'`,
     /// `'oauth2_provider_app'`.
     #[napi(getter)]
-    pub fn login_type(&self) -> &'static str {
-        self.key.login_type.as_str()
+    pub fn login_type(&self) -> Result<&'static str> {
+        let key = self.record()?;
+        Ok(key.login_type.as_str())
     }
 
     /// The seconds a sliding refresh extends the key by.
     #[napi(getter)]
-    pub fn lifetime_seconds(&self) -> i64 {
-        self.key.lifetime_seconds
+    pub fn lifetime_seconds(&self) -> Result<i64> {
+        let key = self.record()?;
+        Ok(key.lifetime_seconds)
     }
 
     /// The address of the last refresh (or creation), bare; `'0.0.0.0'` when unknown.
     #[napi(getter)]
-    pub fn ip_address(&self) -> String {
-        self.key.ip_address.to_canonical().to_string()
+    pub fn ip_address(&self) -> Result<String> {
+        let key = self.record()?;
+        Ok(key.ip_address.to_canonical().to_string())
     }
 
     /// The token's name; empty for sessions.
     #[napi(getter)]
-    pub fn token_name(&self) -> String {
-        self.key.token_name.clone()
+    pub fn token_name(&self) -> Result<String> {
+        let key = self.record()?;
+        Ok(key.token_name.clone())
     }
 
     /// Canonical scope names (`'coder:all'`, ...).
     #[napi(getter)]
-    pub fn scopes(&self) -> Vec<String> {
-        self.key
-            .scopes
-            .iter()
-            .map(|s| s.as_str().to_owned())
-            .collect()
+    pub fn scopes(&self) -> Result<Vec<String>> {
+        let key = self.record()?;
+        Ok(key.scopes.iter().map(|s| s.as_str().to_owned()).collect())
     }
 
     /// The deprecated single scope derived from the scopes: `'all'`, `'application_connect'`
     /// or `''`.
     #[napi(getter)]
-    pub fn scope(&self) -> &'static str {
-        tokenward::key::legacy_scope(&self.key.scopes)
+    pub fn scope(&self) -> Result<&'static str> {
+        let key = self.record()?;
+        Ok(tokenward::key::legacy_scope(&key.scopes))
     }
 
     /// The public view with Coder's JSON field names (codersdk `APIKey`): no hash. What
     /// `JSON.stringify` writes.
     #[napi(js_name = "toJSON")]
     pub fn to_json(&self, env: Env) -> Result<serde_json::Value> {
-        serde_json::to_value(self.key.public()).map_err(|e| invalid_key(&env, e.to_string()))
+        serde_json::to_value(self.record()?.public()).map_err(|e| invalid_key(&env, e.to_string()))
     }
 
     /// Every column, the hash in lower-case hex: the storage form `ApiKey.fromJSON` reads.
     #[napi(js_name = "toStorageJSON")]
     pub fn to_storage_json(&self, env: Env) -> Result<serde_json::Value> {
-        serde_json::to_value(self.key.storage()).map_err(|e| invalid_key(&env, e.to_string()))
+        serde_json::to_value(self.record()?.storage()).map_err(|e| invalid_key(&env, e.to_string()))
     }
 }
 

@@ -81,8 +81,12 @@ pub struct ParseOptions {
 /// Splits a token as Coder does (`<10 bytes>-<22 bytes>`); `{strict: true}` also requires
 /// the alphabet tokenward generates. Throws `TOKENWARD_INVALID_TOKEN`.
 #[napi]
-pub fn parse(env: Env, text: String, options: Option<ParseOptions>) -> Result<ParsedToken> {
-    let strict = options.and_then(|o| o.strict).unwrap_or(false);
+pub fn parse(
+    env: Env,
+    text: String,
+    #[napi(ts_arg_type = "ParseOptions | undefined | null")] options: Option<Options<ParseOptions>>,
+) -> Result<ParsedToken> {
+    let strict = options.and_then(|o| o.0.strict).unwrap_or(false);
     let parsed = if strict {
         tokenward::Token::parse_strict(&text)
     } else {
@@ -105,24 +109,85 @@ pub fn hash_secret(secret: Either<String, Buffer>) -> Buffer {
     Buffer::from(digest.as_bytes().to_vec())
 }
 
-/// An object of the tokenward class `T`, checked to be one (`instanceof`) before it is
-/// unwrapped: an object of another class (or a plain object) is refused, never read as a `T`.
-pub struct Checked<T: 'static>(pub ClassInstance<'static, T>);
+/// Which of the addon's classes an object napi unwraps really is.
+///
+/// napi unwraps any wrapped object as whatever type is asked for: `this` of a method called on
+/// an object of another class (`Settings.prototype.toJSON.call(key)`), or an argument whose
+/// prototype was swapped so that `instanceof` says yes (`Object.setPrototypeOf(settings,
+/// ApiKey.prototype)`). So every class is `#[repr(C)]`, 16 bytes, its brand first and then
+/// one pointer (checked at compile time below): whatever class an unwrapped object really is,
+/// its first 8 bytes are its brand, and they are read before anything else of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub struct Brand(u64);
 
-impl<T: 'static> FromNapiValue for Checked<T>
-where
-    &'static T: ValidateNapiValue,
-{
+/// A class of the addon, with its brand.
+pub(crate) trait Branded: Sized + 'static {
+    /// The brand every object of the class starts with.
+    const BRAND: Brand;
+    /// The class, for errors.
+    const NAME: &'static str;
+}
+
+impl Brand {
+    pub(crate) const API_KEY: Brand = Brand(0x9b4e_2f6a_d1c3_5a01);
+    pub(crate) const SETTINGS: Brand = Brand(0x9b4e_2f6a_d1c3_5a02);
+    pub(crate) const AUTHORITY: Brand = Brand(0x9b4e_2f6a_d1c3_5a03);
+}
+
+/// `this` when it is the `T` it is typed as; an object of another class is refused with
+/// napi's `InvalidArg`, nothing of it read but its brand.
+pub(crate) fn own<T: Branded>(this: &T) -> Result<&T> {
+    // SAFETY: every class starts with its `Brand` and is as large as any other (see `Brand`),
+    // so the first 8 bytes of whatever object `this` really is are a brand.
+    let brand = unsafe { std::ptr::read((this as *const T).cast::<Brand>()) };
+    if brand == T::BRAND {
+        Ok(this)
+    } else {
+        Err(not_a::<T>())
+    }
+}
+
+fn not_a<T: Branded>() -> Error {
+    Error::new(
+        Status::InvalidArg,
+        format!("expected a tokenward {} object", T::NAME),
+    )
+}
+
+macro_rules! same_shape {
+    ($($class:ty),*) => {
+        $(const _: () = assert!(
+            std::mem::size_of::<$class>() == 16
+                && std::mem::align_of::<$class>() == 8
+                && std::mem::offset_of!($class, brand) == 0
+        );)*
+    };
+}
+same_shape!(ApiKey, Settings, authority::Authority);
+
+/// An object of the tokenward class `T`, checked by its brand before it is read: an object of
+/// another class (whatever its prototype says) or a plain object is refused with napi's
+/// `InvalidArg`, never read as a `T`. (An object another N-API addon wrapped is refused too,
+/// once its first 8 bytes are read as a brand: napi cannot tell whose wrap it is.)
+pub struct Checked<T: 'static>(pub &'static T);
+
+impl<T: Branded> FromNapiValue for Checked<T> {
     unsafe fn from_napi_value(
         env: napi::sys::napi_env,
         value: napi::sys::napi_value,
     ) -> Result<Self> {
-        // SAFETY: live handles of this call; `validate` checks `instanceof T`.
-        unsafe { <&'static T as ValidateNapiValue>::validate(env, value) }?;
-        // SAFETY: checked to be a `T` just above.
-        Ok(Checked(unsafe {
-            ClassInstance::from_napi_value(env, value)
-        }?))
+        let mut wrapped = std::ptr::null_mut();
+        // SAFETY: live handles of this call.
+        let status = unsafe { napi::sys::napi_unwrap(env, value, &mut wrapped) };
+        if status != napi::sys::Status::napi_ok || wrapped.is_null() {
+            return Err(not_a::<T>());
+        }
+        // SAFETY: napi wrapped this object around one of this addon's classes, each starting
+        // with its brand (see `Brand`); `own` reads that alone before anything is read as a
+        // `T`. The object lives at least as long as this call, which holds the value.
+        let object = unsafe { &*wrapped.cast::<T>() };
+        own(object).map(Checked)
     }
 }
 
@@ -135,7 +200,46 @@ impl<T: 'static> TypeName for Checked<T> {
     }
 }
 
-impl<T: 'static> ValidateNapiValue for Checked<T> where &'static T: ValidateNapiValue {}
+impl<T: Branded> ValidateNapiValue for Checked<T> {}
+
+/// An options argument: an object, read as `T`. Anything else (a string, a number, an array)
+/// is refused with napi's `ObjectExpected`, where napi-rs would read its properties and take
+/// it as no options at all.
+pub struct Options<T>(pub T);
+
+impl<T: FromNapiValue> FromNapiValue for Options<T> {
+    unsafe fn from_napi_value(
+        env: napi::sys::napi_env,
+        value: napi::sys::napi_value,
+    ) -> Result<Self> {
+        let mut kind = napi::sys::ValueType::napi_undefined;
+        let mut is_array = false;
+        // SAFETY: live handles of this call.
+        unsafe {
+            napi::sys::napi_typeof(env, value, &mut kind);
+            napi::sys::napi_is_array(env, value, &mut is_array);
+        }
+        if kind != napi::sys::ValueType::napi_object || is_array {
+            return Err(Error::new(
+                Status::ObjectExpected,
+                "options must be an object ({name: value, ...})",
+            ));
+        }
+        // SAFETY: an object of this call.
+        unsafe { T::from_napi_value(env, value) }.map(Options)
+    }
+}
+
+impl<T> TypeName for Options<T> {
+    fn type_name() -> &'static str {
+        "object"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl<T> ValidateNapiValue for Options<T> {}
 
 /// An instant given as a `Date` or as `bigint` microseconds since the Unix epoch; an invalid
 /// `Date` (`new Date(NaN)`) is `TOKENWARD_INVALID_TIMESTAMP`, never the epoch.
@@ -292,10 +396,10 @@ pub fn verify_record_update(
     env: Env,
     token: TokenText,
     key: Option<Checked<ApiKey>>,
-    options: Option<VerifyOptions>,
+    options: Option<Options<VerifyOptions>>,
 ) -> Result<Either<KeyUpdate, Null>> {
     let (now, settings, remote_addr) = match options {
-        Some(o) => (o.now, o.settings, o.remote_addr),
+        Some(Options(o)) => (o.now, o.settings, o.remote_addr),
         None => (None, None, None),
     };
     let now = match now {
@@ -552,8 +656,8 @@ unsafe fn element(
 /// `Authorization: Bearer`, then the `access_token` query parameter. Returns `null` when
 /// there is none.
 #[napi(ts_args_type = "parts: RequestParts")]
-pub fn extract_token(parts: Option<RequestParts>) -> Result<Option<Extracted>> {
-    let parts = parts.ok_or_else(|| {
+pub fn extract_token(parts: Option<Options<RequestParts>>) -> Result<Option<Extracted>> {
+    let Options(parts) = parts.ok_or_else(|| {
         Error::new(
             Status::ObjectExpected,
             "extractToken takes the request's parts: {headers, query}",

@@ -8,6 +8,7 @@ use napi_derive::napi;
 use tokenward::{Code, Duration, Error as CoreError};
 
 use crate::errors::{fail, to_error_default};
+use crate::{Brand, Branded, Options, own};
 
 /// The defaults, made once.
 pub(crate) fn default_settings() -> &'static tokenward::Settings {
@@ -52,7 +53,9 @@ fn camel_case(name: &str) -> String {
 /// Durations are Go strings (`'168h'`, `'7d'`) or milliseconds. Immutable: `with()` makes a
 /// changed copy.
 #[napi]
+#[repr(C)]
 pub struct Settings {
+    pub(crate) brand: Brand,
     pub(crate) settings: Arc<tokenward::Settings>,
 }
 
@@ -111,8 +114,11 @@ impl Settings {
     #[napi(constructor)]
     pub fn new(
         env: Env,
-        values: Option<serde_json::Map<String, serde_json::Value>>,
+        #[napi(ts_arg_type = "Record<string, any> | undefined | null")] values: Option<
+            Options<serde_json::Map<String, serde_json::Value>>,
+        >,
     ) -> Result<Settings> {
+        let values = values.map(|v| v.0);
         with_values(&env, tokenward::Settings::default(), values).map(Settings::wrap)
     }
 
@@ -130,83 +136,102 @@ impl Settings {
     pub fn with(
         &self,
         env: Env,
-        values: Option<serde_json::Map<String, serde_json::Value>>,
+        values: Option<Options<serde_json::Map<String, serde_json::Value>>>,
     ) -> Result<Settings> {
-        let values = values.ok_or_else(|| {
+        let values = values.map(|v| v.0).ok_or_else(|| {
             Error::new(
                 Status::ObjectExpected,
                 "with() takes the settings to change: {name: value, ...}",
             )
         })?;
-        with_values(&env, (*self.settings).clone(), Some(values)).map(Settings::wrap)
+        with_values(&env, self.values()?.clone(), Some(values)).map(Settings::wrap)
     }
 
     /// Lifetime of a browser session and the length of its sliding refresh, in ms.
     #[napi(getter)]
-    pub fn session_duration(&self) -> f64 {
-        ms(self.settings.session_duration)
+    pub fn session_duration(&self) -> Result<f64> {
+        let settings = self.values()?;
+        Ok(ms(settings.session_duration))
     }
 
     /// Whether sessions stop sliding forward while in use.
     #[napi(getter)]
-    pub fn disable_session_expiry_refresh(&self) -> bool {
-        self.settings.disable_session_expiry_refresh
+    pub fn disable_session_expiry_refresh(&self) -> Result<bool> {
+        let settings = self.values()?;
+        Ok(settings.disable_session_expiry_refresh)
     }
 
     /// Lifetime of a token created without one, in ms.
     #[napi(getter)]
-    pub fn default_token_lifetime(&self) -> f64 {
-        ms(self.settings.default_token_lifetime)
+    pub fn default_token_lifetime(&self) -> Result<f64> {
+        let settings = self.values()?;
+        Ok(ms(settings.default_token_lifetime))
     }
 
     /// Longest lifetime a member may request, in ms.
     #[napi(getter)]
-    pub fn max_token_lifetime(&self) -> f64 {
-        ms(self.settings.max_token_lifetime)
+    pub fn max_token_lifetime(&self) -> Result<f64> {
+        let settings = self.values()?;
+        Ok(ms(settings.max_token_lifetime))
     }
 
     /// Longest lifetime an Owner may request, in ms.
     #[napi(getter)]
-    pub fn max_admin_token_lifetime(&self) -> f64 {
-        ms(self.settings.max_admin_token_lifetime)
+    pub fn max_admin_token_lifetime(&self) -> Result<f64> {
+        let settings = self.values()?;
+        Ok(ms(settings.max_admin_token_lifetime))
     }
 
     /// How long expired keys are kept before `purgeExpired` deletes them, in ms; 0 keeps them.
     #[napi(getter)]
-    pub fn api_keys_retention(&self) -> f64 {
-        ms(self.settings.api_keys_retention)
+    pub fn api_keys_retention(&self) -> Result<f64> {
+        let settings = self.values()?;
+        Ok(ms(settings.api_keys_retention))
     }
 
     /// The deployment's external URL (for `WWW-Authenticate`'s `resource_metadata`), or null.
     #[napi(getter)]
-    pub fn access_url(&self) -> Option<String> {
-        self.settings.access_url.clone()
+    pub fn access_url(&self) -> Result<Option<String>> {
+        let settings = self.values()?;
+        Ok(settings.access_url.clone())
     }
 
     /// Every setting by camelCase name, durations as Go prints them (`'24h0m0s'`).
     #[napi(js_name = "toJSON")]
-    pub fn to_json(&self) -> serde_json::Map<String, serde_json::Value> {
-        self.settings
+    pub fn to_json(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let settings = self.values()?;
+        Ok(settings
             .describe()
             .into_iter()
             .map(|(name, text)| {
                 let value = match name {
                     "disable_session_expiry_refresh" => {
-                        self.settings.disable_session_expiry_refresh.into()
+                        settings.disable_session_expiry_refresh.into()
                     }
-                    "access_url" => self.settings.access_url.clone().into(),
+                    "access_url" => settings.access_url.clone().into(),
                     _ => text.into(),
                 };
                 (camel_case(name), value)
             })
-            .collect()
+            .collect())
     }
 }
 
 impl Settings {
     pub(crate) fn wrap(settings: tokenward::Settings) -> Settings {
         Settings {
+            brand: Brand::SETTINGS,
             settings: Arc::new(settings),
         }
     }
+
+    /// The settings, once `self` is checked to be a `Settings`.
+    fn values(&self) -> Result<&tokenward::Settings> {
+        own(self).map(|this| &*this.settings)
+    }
+}
+
+impl Branded for Settings {
+    const BRAND: Brand = Brand::SETTINGS;
+    const NAME: &'static str = "Settings";
 }
