@@ -24,6 +24,10 @@ for tool in make pkg-config valgrind; do
     fi
 done
 
+step "PostgreSQL: a throw-away cluster on 127.0.0.1 for the PostgresStore tests (scripts/postgres.sh)"
+eval "$(scripts/postgres.sh start)"
+trap 'scripts/postgres.sh stop' EXIT
+
 step "vectors are in sync with their generator"
 python3 tests/vectors/generate.py --check
 
@@ -43,7 +47,7 @@ cargo clippy --all-targets --locked -- -D warnings
 step "docs build without warnings (every public item is documented)"
 RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps --quiet
 
-step "the pure checks build alone: no SQLite, no clap (default-features = false)"
+step "the pure checks build alone: no SQLite, no PostgreSQL, no clap (default-features = false)"
 cargo check --locked --lib --no-default-features
 
 step "cargo test"

@@ -101,7 +101,9 @@ impl Authority {
     /// - `:memory:`: a new [`MemoryStore`], gone with the process;
     /// - `sqlite:<path>` or `sqlite://<path>`, or a plain file path: a [`SqliteStore`] file,
     ///   created when missing;
-    /// - `postgres://...`: PostgreSQL, once that store exists (today a clear error).
+    /// - `postgres://user:password@host:port/database` (or `postgresql://`): a
+    ///   [`PostgresStore`](crate::store::PostgresStore) (cargo feature `postgres`), in Coder's
+    ///   tables or its own (`?mode=coder|owned`); the password never appears in an error.
     pub fn open(url: &str, settings: Settings) -> Result<Authority, Error> {
         let store: Arc<dyn KeyStore> = match StoreUrl::parse(url)? {
             StoreUrl::Memory => Arc::new(MemoryStore::new()),
@@ -111,6 +113,15 @@ impl Authority {
             StoreUrl::Sqlite(_) => {
                 return Err(Error::InvalidArgument(
                     "the SQLite store is not in this build (cargo feature \"sqlite\")".into(),
+                ));
+            }
+            #[cfg(feature = "postgres")]
+            StoreUrl::Postgres(url) => Arc::new(crate::store::PostgresStore::open(url)?),
+            #[cfg(not(feature = "postgres"))]
+            StoreUrl::Postgres(_) => {
+                // Never echo the URL: it may carry a password.
+                return Err(Error::InvalidArgument(
+                    "the PostgreSQL store is not in this build (cargo feature \"postgres\")".into(),
                 ));
             }
         };
@@ -379,6 +390,8 @@ fn may_see(actor: &User, key: &ApiKey) -> bool {
 enum StoreUrl<'a> {
     Memory,
     Sqlite(&'a Path),
+    /// A `postgres://` or `postgresql://` URL, whole.
+    Postgres(&'a str),
 }
 
 impl<'a> StoreUrl<'a> {
@@ -402,16 +415,15 @@ impl<'a> StoreUrl<'a> {
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if scheme == "postgres" || scheme == "postgresql" {
+                return Ok(StoreUrl::Postgres(url));
+            }
             if scheme_like {
                 // Never echo the URL: it may carry a password.
-                return Err(Error::InvalidArgument(match scheme {
-                    "postgres" | "postgresql" => {
-                        "the PostgreSQL store is not available in this build".to_owned()
-                    }
-                    other => format!(
-                        "unsupported store URL scheme {other:?} (use :memory:, sqlite:<path> or a file path)"
-                    ),
-                }));
+                return Err(Error::InvalidArgument(format!(
+                    "unsupported store URL scheme {scheme:?} (use :memory:, sqlite:<path>, \
+                     postgres://... or a file path)"
+                )));
             }
         }
         if url.is_empty() {
@@ -445,7 +457,13 @@ mod tests {
                 "{url}"
             );
         }
-        for url in ["", "sqlite:", "mysql://u@h/db", "postgres://u:hunter2@h/db"] {
+        for url in [
+            "postgres://u:hunter2@h/db",
+            "postgresql://u:hunter2@h:5/db?mode=coder",
+        ] {
+            assert_eq!(StoreUrl::parse(url), Ok(StoreUrl::Postgres(url)), "{url}");
+        }
+        for url in ["", "sqlite:", "mysql://u:hunter2@h/db"] {
             let err = StoreUrl::parse(url).unwrap_err();
             assert_eq!(err.code(), crate::Code::InvalidArgument, "{url}");
             assert!(!err.to_string().contains("hunter2"), "{err}");

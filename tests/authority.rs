@@ -679,10 +679,23 @@ fn open_takes_memory_a_sqlite_url_or_a_path() {
     let by_path = Authority::open(path.to_str().unwrap(), Settings::default()).unwrap();
     assert!(by_path.authenticate(&token, "").is_ok());
     assert!(format!("{by_path:?}").starts_with("Authority {"));
-    let refused =
-        Authority::open("postgres://u:hunter2@db/coder", Settings::default()).unwrap_err();
-    assert_eq!(refused.code(), "invalid_argument");
-    assert!(!refused.to_string().contains("hunter2"), "{refused}");
+    // A PostgreSQL URL opens a PostgresStore (none listens on port 1), or is refused by a
+    // build without it; either way the password is not repeated.
+    let refused = Authority::open(
+        "postgres://u:hunter2@127.0.0.1:1/coder",
+        Settings::default(),
+    )
+    .unwrap_err();
+    let code = if cfg!(feature = "postgres") {
+        "store_io"
+    } else {
+        "invalid_argument"
+    };
+    assert_eq!(refused.code(), code, "{refused}");
+    assert!(
+        !format!("{refused} {refused:?}").contains("hunter2"),
+        "{refused}"
+    );
 }
 
 #[test]

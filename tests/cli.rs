@@ -724,3 +724,44 @@ fn tables_are_coders() {
             .ends_with("OWNER")
     );
 }
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgres_url_is_a_database_too_and_no_output_shows_its_password() {
+    let Some(url) = common::postgres::new_database() else {
+        return;
+    };
+    let cli = Cli {
+        _dir: tempfile::tempdir().unwrap(),
+        db: PathBuf::from(&url),
+    };
+    let password = url.split(':').nth(2).unwrap().split('@').next().unwrap();
+    let operator = "6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f";
+    let token = cli
+        .ok(&["--as", operator, "tokens", "create", "--name", "ci"])
+        .trim()
+        .to_owned();
+    let id = &token[..10];
+    assert!(cli.ok(&["--as", operator, "tokens", "ls"]).contains(id));
+    let verdict = cli.ok(&["verify", &token]);
+    assert!(
+        verdict.starts_with(&format!("valid: key {id} of user {operator}")),
+        "{verdict}"
+    );
+    let config = cli.ok(&["config"]);
+    assert!(config.contains("postgres 127.0.0.1:"), "{config}");
+    // The default operator is no UUID, so Coder's users.id cannot hold it: a clear error.
+    let refused = cli.fails(&["tokens", "create", "--name", "admin"], 2);
+    assert!(refused.contains("UUID"), "{refused}");
+    let wrong = Cli {
+        _dir: tempfile::tempdir().unwrap(),
+        db: PathBuf::from(url.replace(password, "hunter2-hunter2")),
+    };
+    let refused = wrong.fails(&["tokens", "ls"], 2);
+    for text in [config, refused, verdict] {
+        assert!(
+            !text.contains(password) && !text.contains("hunter2"),
+            "{text}"
+        );
+    }
+}

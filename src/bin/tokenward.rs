@@ -32,7 +32,8 @@ const STDIN_LIMIT: usize = 4096;
     about = "Coder-compatible API keys and session tokens"
 )]
 struct Cli {
-    /// The database file.
+    /// The database: a SQLite file, or a PostgreSQL URL (`postgres://user:password@host/db`,
+    /// Coder's database or tokenward's own).
     #[arg(
         long,
         global = true,
@@ -249,7 +250,14 @@ enum Open {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let settings = Settings::from_env().map_err(Error::from)?;
     let db = &cli.db;
+    let postgres = db
+        .to_str()
+        .filter(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"));
     let open = |how: Open, settings: Settings| -> Result<Authority, Error> {
+        if let Some(url) = postgres {
+            // A server's database: Coder's tables or tokenward's own (created when missing).
+            return Authority::open(url, settings);
+        }
         let mut options = SqliteOptions::default();
         options.create = matches!(how, Open::Create);
         options.read_only = matches!(how, Open::ReadOnly);
@@ -260,7 +268,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let out = match cli.command {
         // `config` needs no database, and opens none.
         Command::Config => {
-            let mut out = format!("{:<32} {}\n", "db", db.display());
+            let shown = match postgres {
+                Some(url) => tokenward::store::postgres_target(url),
+                None => db.display().to_string(),
+            };
+            let mut out = format!("{:<32} {shown}\n", "db");
             for (name, value) in settings.describe() {
                 out.push_str(&format!("{name:<32} {value}\n"));
             }

@@ -1,5 +1,5 @@
 //! `KeyStore`: where keys live between requests. `MemoryStore` for tests and short-lived
-//! processes, `SqliteStore` as the embedded default.
+//! processes, `SqliteStore` as the embedded default, `PostgresStore` for many servers.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,10 +11,14 @@ use crate::time::{Clock, Timestamp};
 use crate::token::KeyId;
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresMode, PostgresOptions, PostgresStore, postgres_target};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqliteStore};
 

@@ -1,6 +1,9 @@
 //! Records shared by the store tests.
 #![allow(dead_code)] // each test crate uses part of it
 
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
 use std::any::Any;
 use std::sync::Arc;
 

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# A throw-away PostgreSQL cluster on 127.0.0.1, for the tests and benchmarks.
+#
+#   eval "$(scripts/postgres.sh start)"   # installs PostgreSQL if missing, starts a cluster in
+#                                         # a new temporary directory, prints the exports:
+#                                         # TOKENWARD_POSTGRES_URL (a superuser with a password),
+#                                         # TOKENWARD_POSTGRES_DIR, TOKENWARD_POSTGRES_BIN
+#   scripts/postgres.sh stop              # stops it and removes the directory
+#   scripts/postgres.sh halt              # stops the server, keeping the cluster (fault tests)
+#   scripts/postgres.sh resume            # starts the halted cluster again
+#
+# The cluster listens on a free TCP port of 127.0.0.1 only, accepts password (SCRAM) logins
+# only, and runs with fsync off: it is thrown away with the directory.
+set -euo pipefail
+
+log() { echo "postgres.sh: $*" >&2; }
+
+pg_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+# Runs a PostgreSQL program as the owner of the cluster (initdb and postgres refuse root).
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+ctl() {
+  as_owner "$TOKENWARD_POSTGRES_BIN/pg_ctl" -D "$TOKENWARD_POSTGRES_DIR/data" "$@"
+}
+
+start() {
+  if [ -z "$(pg_bin)" ]; then
+    log "installing PostgreSQL from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq postgresql >&2
+  fi
+  local bin dir port password
+  bin="$(pg_bin)"
+  [ -n "$bin" ] || { log "no PostgreSQL binaries after installing"; exit 1; }
+  dir="$(mktemp -d /tmp/tokenward-postgres.XXXXXX)"
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  password="tw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '%s\n' "$password" > "$dir/password"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$dir"
+  fi
+  export TOKENWARD_POSTGRES_BIN="$bin" TOKENWARD_POSTGRES_DIR="$dir"
+  as_owner "$bin/initdb" -D "$dir/data" -U tokenward --pwfile="$dir/password" \
+    --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  cat >>"$dir/data/postgresql.conf" <<EOF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+EOF
+  ctl -l "$dir/server.log" -w -t 60 start >&2 || { cat "$dir/server.log" >&2; exit 1; }
+  echo "export TOKENWARD_POSTGRES_BIN='$bin'"
+  echo "export TOKENWARD_POSTGRES_DIR='$dir'"
+  echo "export TOKENWARD_POSTGRES_URL='postgres://tokenward:$password@127.0.0.1:$port/postgres'"
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($dir)"
+}
+
+stop() {
+  [ -n "${TOKENWARD_POSTGRES_DIR:-}" ] && [ -d "$TOKENWARD_POSTGRES_DIR" ] || return 0
+  ctl -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$TOKENWARD_POSTGRES_DIR"
+}
+
+halt() {
+  ctl -m fast -w stop >&2
+}
+
+resume() {
+  ctl -l "$TOKENWARD_POSTGRES_DIR/server.log" -w -t 60 start >&2
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  halt) halt ;;
+  resume) resume ;;
+  *) echo "usage: $0 start|stop|halt|resume" >&2; exit 2 ;;
+esac
