@@ -96,6 +96,12 @@ enum tw
   TW_INVALID_SECRET = 1003,
   // The key expired.
   TW_EXPIRED = 1004,
+  // The key's owner was deleted (a store that knows users: Coder's database).
+  TW_USER_DELETED = 1005,
+  // A `github` or `oidc` key whose owner has no link to that login provider.
+  TW_NO_USER_LINK = 1006,
+  // The key's owner is not active (suspended, or dormant).
+  TW_USER_INACTIVE = 1007,
   // An argument that makes no sense (an empty user id, a session of login type `token`).
   TW_INVALID_ARGUMENT = 2000,
   // A text given as a token or key id that is not one (outside verification).
@@ -148,6 +154,9 @@ enum tw
   TW_RANDOM = 6000,
   // C ABI: a panic was caught at the boundary.
   TW_PANIC = 6001,
+  // A `github` or `oidc` key whose owner's OAuth token expired: Coder would refresh it
+  // with the provider, which tokenward cannot (Coder's answer without OAuth settings).
+  TW_O_AUTH_UNAVAILABLE = 6002,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -4,13 +4,15 @@
 #   eval "$(scripts/postgres.sh start)"   # installs PostgreSQL if missing, starts a cluster in
 #                                         # a new temporary directory, prints the exports:
 #                                         # TOKENWARD_POSTGRES_URL (a superuser with a password),
+#                                         # TOKENWARD_POSTGRES_CA (the CA of its TLS certificate),
 #                                         # TOKENWARD_POSTGRES_DIR, TOKENWARD_POSTGRES_BIN
 #   scripts/postgres.sh stop              # stops it and removes the directory
 #   scripts/postgres.sh halt              # stops the server, keeping the cluster (fault tests)
 #   scripts/postgres.sh resume            # starts the halted cluster again
 #
 # The cluster listens on a free TCP port of 127.0.0.1 only, accepts password (SCRAM) logins
-# only, and runs with fsync off: it is thrown away with the directory.
+# only, with or without TLS (a certificate for 127.0.0.1 and localhost from a CA made here),
+# and runs with fsync off: it is thrown away with the directory.
 set -euo pipefail
 
 log() { echo "postgres.sh: $*" >&2; }
@@ -46,6 +48,16 @@ start() {
   port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   password="tw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
   printf '%s\n' "$password" > "$dir/password"
+  # A throw-away certificate authority and a server certificate for 127.0.0.1 and localhost,
+  # so the tests can connect with sslmode=verify-full&sslrootcert=$dir/ca.crt.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tokenward test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$dir/san.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/san.ext" -out "$dir/server.crt" >/dev/null 2>&1
+  chmod 600 "$dir/server.key"
   if [ "$(id -u)" = 0 ]; then
     chown -R postgres "$dir"
   fi
@@ -61,11 +73,15 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 200
+ssl = on
+ssl_cert_file = '$dir/server.crt'
+ssl_key_file = '$dir/server.key'
 EOF
   ctl -l "$dir/server.log" -w -t 60 start >&2 || { cat "$dir/server.log" >&2; exit 1; }
   echo "export TOKENWARD_POSTGRES_BIN='$bin'"
   echo "export TOKENWARD_POSTGRES_DIR='$dir'"
   echo "export TOKENWARD_POSTGRES_URL='postgres://tokenward:$password@127.0.0.1:$port/postgres'"
+  echo "export TOKENWARD_POSTGRES_CA='$dir/ca.crt'"
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port ($dir)"
 }
 

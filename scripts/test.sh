@@ -123,6 +123,9 @@ CARGO_TARGET_DIR="$target_dir" "$py" -m pip install -q "./bindings/python[test]"
 rm -rf "$target_dir/wheels"
 (cd bindings/python && CARGO_TARGET_DIR="$target_dir" "$venv/bin/maturin" build --release --quiet -o "$target_dir/wheels")
 ls "$target_dir/wheels"/tokenward-*-cp39-abi3-*.whl
+# The Node suite checks a server in another process and language on the same PostgreSQL
+# database: this Python, with the wheel installed.
+export TOKENWARD_TEST_PYTHON="$py"
 
 step "Python binding: cargo clippy on its crate"
 cargo clippy --locked -p tokenward-python --all-targets -- -D warnings

@@ -14,7 +14,7 @@ use crate::refresh::KeyUpdate;
 use crate::settings::Settings;
 #[cfg(feature = "sqlite")]
 use crate::store::SqliteStore;
-use crate::store::{KeyStore, ListFilter, MemoryStore, PURGE_BATCH};
+use crate::store::{KeyStore, ListFilter, MemoryStore, Owner, PURGE_BATCH};
 use crate::time::{Clock, SystemClock, Timestamp};
 use crate::token::KeyId;
 
@@ -225,11 +225,33 @@ impl Authority {
     /// Checks a presented token (compatibility §6 rows 1-5 and 3b), then writes the refresh (§7). A
     /// rejected token is [`Error::Rejected`]; a store failure is [`Error::Store`] (Coder's
     /// 500), never a 401.
+    ///
+    /// A store that knows users (`PostgresStore` on Coder's database) also has the owner
+    /// checked, in Coder's order: a deleted owner is refused before any write (Coder's open PR
+    /// #28634); a `github` or `oidc` key needs the owner's link to that provider (row 7), and
+    /// a link whose OAuth token expired is Coder's 500 without OAuth settings (row 7a); then
+    /// the refresh is written, and an owner who is not `active` is refused (row 11). A
+    /// `dormant` owner is refused too: Coder activates one only through a hook tokenward has
+    /// not.
     pub fn authenticate(&self, presented: &str, remote_addr: &str) -> Result<Authenticated, Error> {
         let now = self.now();
-        let lookup = |id: KeyId| self.store.get(&id);
+        let mut owner = None;
+        let lookup = |id: KeyId| {
+            self.store.get_with_owner(&id).map(|found| {
+                found.map(|(key, found_owner)| {
+                    owner = found_owner;
+                    key
+                })
+            })
+        };
         let verified = try_verify(presented, lookup, now, &self.settings, remote_addr)?;
+        if let Some(owner) = &owner {
+            check_owner_before_write(&verified.key, owner, now)?;
+        }
         let Some(update) = verified.update else {
+            if let Some(owner) = &owner {
+                check_owner_after_write(owner)?;
+            }
             return Ok(Authenticated {
                 key: verified.key,
                 update: None,
@@ -245,6 +267,9 @@ impl Authority {
             Some(key) => key,
             None => return Err(Rejection::unknown_key().into()),
         };
+        if let Some(owner) = &owner {
+            check_owner_after_write(owner)?;
+        }
         Ok(Authenticated {
             key,
             update: Some(update),
@@ -383,6 +408,36 @@ impl Authority {
 /// Coder's RBAC for keys, as tokenward needs it: your own keys, or everyone's as an Owner.
 fn may_see(actor: &User, key: &ApiKey) -> bool {
     key.user_id == actor.id || actor.is_owner()
+}
+
+/// The owner checks Coder makes before the refresh write: a deleted owner (open PR #28634),
+/// then for a `github` or `oidc` key the link to the provider (compatibility §6 rows 7, 7a).
+fn check_owner_before_write(key: &ApiKey, owner: &Owner, now: Timestamp) -> Result<(), Error> {
+    if owner.deleted {
+        return Err(Rejection::user_deleted().into());
+    }
+    if matches!(key.login_type, LoginType::Github | LoginType::Oidc) {
+        match owner.link_oauth_expiry {
+            None => return Err(Rejection::no_user_link().into()),
+            // A link with an OAuth expiry (not Go's zero time) in the past.
+            Some(expiry) if expiry != Timestamp::GO_ZERO && expiry < now => {
+                return Err(Error::OAuthUnavailable {
+                    login_type: key.login_type,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The owner check Coder makes after the refresh write: the status (row 11).
+fn check_owner_after_write(owner: &Owner) -> Result<(), Error> {
+    if owner.status == "active" {
+        Ok(())
+    } else {
+        Err(Rejection::user_inactive(&owner.status).into())
+    }
 }
 
 /// What [`Authority::open`] was asked to open.

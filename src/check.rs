@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 use std::fmt;
 
 use crate::error::{Code, Error};
+use crate::gofmt::quote;
 use crate::hash::SecretHash;
 use crate::key::ApiKey;
 use crate::refresh::{KeyUpdate, refresh};
@@ -16,8 +17,8 @@ use crate::token::{KeyId, ParseError, Token, split};
 pub const SIGNED_OUT_MESSAGE: &str =
     "You are signed out or your session has expired. Please sign in again to continue.";
 
-/// Which check failed. Each kind has its own [`Code`]; more kinds come with stores that know
-/// users (deleted or inactive users, audiences).
+/// Which check failed. Each kind has its own [`Code`]. The last three come from stores that
+/// know users (Coder's database): the checks Coder's middleware makes on the key's owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RejectionKind {
@@ -31,10 +32,17 @@ pub enum RejectionKind {
     InvalidSecret,
     /// `expires_at < now` (row 5).
     Expired,
+    /// The owner was deleted (Coder's open PR #28634, checked right after row 5).
+    UserDeleted,
+    /// A `github` or `oidc` key whose owner has no link to that provider (row 7).
+    NoUserLink,
+    /// The owner's status is not `active` (row 11).
+    UserInactive,
 }
 
 impl RejectionKind {
-    /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`.
+    /// The stable code: `missing`, `malformed`, `unknown_key`, `invalid_secret`, `expired`,
+    /// `user_deleted`, `no_user_link`, `user_inactive`.
     pub const fn code(self) -> Code {
         match self {
             RejectionKind::Missing => Code::Missing,
@@ -42,6 +50,9 @@ impl RejectionKind {
             RejectionKind::UnknownKey => Code::UnknownKey,
             RejectionKind::InvalidSecret => Code::InvalidSecret,
             RejectionKind::Expired => Code::Expired,
+            RejectionKind::UserDeleted => Code::UserDeleted,
+            RejectionKind::NoUserLink => Code::NoUserLink,
+            RejectionKind::UserInactive => Code::UserInactive,
         }
     }
 }
@@ -58,6 +69,8 @@ impl fmt::Display for RejectionKind {
 #[error("{kind}: {detail}")]
 pub struct Rejection {
     kind: RejectionKind,
+    /// Coder's message when it is not `SignedOutErrorMessage` (boxed: errors stay small).
+    message: Option<Box<str>>,
     detail: String,
 }
 
@@ -99,8 +112,44 @@ impl Rejection {
         )
     }
 
+    /// The owner was deleted: Coder's open PR #28634, a soft 401 before any write.
+    pub fn user_deleted() -> Rejection {
+        Self::new(
+            RejectionKind::UserDeleted,
+            "API key belongs to a deleted user.".into(),
+        )
+    }
+
+    /// Row 7: a `github` or `oidc` key, and its owner has no link to that provider.
+    pub fn no_user_link() -> Rejection {
+        Self::new(
+            RejectionKind::NoUserLink,
+            "You must re-authenticate with the login provider.".into(),
+        )
+    }
+
+    /// Row 11: the owner's status (`suspended`, `dormant`) is not `active`. Coder's message
+    /// names it, and there is no detail.
+    pub fn user_inactive(status: &str) -> Rejection {
+        Rejection {
+            kind: RejectionKind::UserInactive,
+            message: Some(
+                format!(
+                    "User is not active (status = {}). Contact an admin to reactivate your account.",
+                    quote(status)
+                )
+                .into(),
+            ),
+            detail: String::new(),
+        }
+    }
+
     fn new(kind: RejectionKind, detail: String) -> Rejection {
-        Rejection { kind, detail }
+        Rejection {
+            kind,
+            message: None,
+            detail,
+        }
     }
 
     /// Which check failed.
@@ -113,9 +162,10 @@ impl Rejection {
         self.kind.code()
     }
 
-    /// Coder's `message`: `SignedOutErrorMessage` for every rejection (compatibility §6).
-    pub fn message(&self) -> &'static str {
-        SIGNED_OUT_MESSAGE
+    /// Coder's `message`: `SignedOutErrorMessage` for every rejection but an inactive owner's
+    /// (compatibility §6).
+    pub fn message(&self) -> &str {
+        self.message.as_deref().unwrap_or(SIGNED_OUT_MESSAGE)
     }
 
     /// Coder's `detail`: which check failed, in Coder's words.

@@ -10,6 +10,7 @@ use std::fmt;
 use crate::check::Rejection;
 use crate::duration::{Duration, DurationError};
 use crate::gofmt::quote;
+use crate::key::LoginType;
 use crate::settings::SettingsError;
 use crate::time::TimestampError;
 use crate::token::ParseError;
@@ -46,6 +47,12 @@ pub enum Code {
     InvalidSecret = 1003,
     /// The key expired.
     Expired = 1004,
+    /// The key's owner was deleted (a store that knows users: Coder's database).
+    UserDeleted = 1005,
+    /// A `github` or `oidc` key whose owner has no link to that login provider.
+    NoUserLink = 1006,
+    /// The key's owner is not active (suspended, or dormant).
+    UserInactive = 1007,
 
     /// An argument that makes no sense (an empty user id, a session of login type `token`).
     InvalidArgument = 2000,
@@ -103,6 +110,9 @@ pub enum Code {
     Random = 6000,
     /// C ABI: a panic was caught at the boundary.
     Panic = 6001,
+    /// A `github` or `oidc` key whose owner's OAuth token expired: Coder would refresh it
+    /// with the provider, which tokenward cannot (Coder's answer without OAuth settings).
+    OAuthUnavailable = 6002,
 }
 
 impl Code {
@@ -114,6 +124,9 @@ impl Code {
         Code::UnknownKey,
         Code::InvalidSecret,
         Code::Expired,
+        Code::UserDeleted,
+        Code::NoUserLink,
+        Code::UserInactive,
         Code::InvalidArgument,
         Code::InvalidToken,
         Code::InvalidDuration,
@@ -140,6 +153,7 @@ impl Code {
         Code::StoreIncompatible,
         Code::Random,
         Code::Panic,
+        Code::OAuthUnavailable,
     ];
 
     /// The stable snake_case name: `expired`, `invalid_scope`, `store_busy`, ...
@@ -151,6 +165,9 @@ impl Code {
             Code::UnknownKey => "unknown_key",
             Code::InvalidSecret => "invalid_secret",
             Code::Expired => "expired",
+            Code::UserDeleted => "user_deleted",
+            Code::NoUserLink => "no_user_link",
+            Code::UserInactive => "user_inactive",
             Code::InvalidArgument => "invalid_argument",
             Code::InvalidToken => "invalid_token",
             Code::InvalidDuration => "invalid_duration",
@@ -177,6 +194,7 @@ impl Code {
             Code::StoreIncompatible => "store_incompatible",
             Code::Random => "random",
             Code::Panic => "panic",
+            Code::OAuthUnavailable => "oauth_unavailable",
         }
     }
 
@@ -345,6 +363,17 @@ pub enum Error {
     /// The operating system's random source failed.
     #[error("operating system random source failed: {0}")]
     Random(String),
+    /// A `github` or `oidc` key whose owner's OAuth token expired, which Coder would refresh
+    /// with the provider (compatibility §6 row 7a); tokenward has no OAuth settings, so it
+    /// answers as Coder does without them: a 500.
+    #[error(
+        "Unable to refresh OAuth token for login type {}. No OAuth2Configs provided. Contact an administrator to configure this login type.",
+        quote(.login_type.as_str())
+    )]
+    OAuthUnavailable {
+        /// The key's login type.
+        login_type: LoginType,
+    },
 }
 
 impl Error {
@@ -395,6 +424,7 @@ impl Coded for Error {
             Error::NotFound { .. } => Code::NotFound,
             Error::NameConflict { .. } => Code::Conflict,
             Error::Random(_) => Code::Random,
+            Error::OAuthUnavailable { .. } => Code::OAuthUnavailable,
             _ => Code::InvalidArgument,
         }
     }
@@ -408,6 +438,7 @@ impl Coded for Error {
             Error::Forbidden(_) => FORBIDDEN_MESSAGE.into(),
             Error::NotFound { .. } => NOT_FOUND_MESSAGE.into(),
             Error::NameConflict { .. } => self.to_string().into(),
+            Error::OAuthUnavailable { .. } => INTERNAL_ERROR_MESSAGE.into(),
             _ => INVALID_REQUEST_MESSAGE.into(),
         }
     }

@@ -42,6 +42,9 @@ pub enum TimestampError {
 impl Timestamp {
     /// 1970-01-01T00:00:00Z: the `last_used` of a key that was never used (compatibility §3).
     pub const UNIX_EPOCH: Timestamp = Timestamp(0);
+    /// 0001-01-01T00:00:00Z, Go's zero `time.Time`: "no time" in Coder's columns (an OAuth
+    /// link without an expiry, the `last_used` of older keys).
+    pub const GO_ZERO: Timestamp = Timestamp(-62_135_596_800_000_000);
     /// The earliest instant tokenward represents (chrono's minimum, about 262 000 BC).
     pub const MIN: Timestamp = Timestamp(-8_334_601_228_800_000_000);
     /// The latest instant tokenward represents (chrono's maximum, about 262 000 AD).
@@ -276,6 +279,14 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_zero_is_the_first_instant_of_year_one() {
+        assert_eq!(
+            Timestamp::parse_rfc3339("0001-01-01T00:00:00Z").unwrap(),
+            Timestamp::GO_ZERO
+        );
+    }
 
     fn ts(text: &str) -> Timestamp {
         Timestamp::parse_rfc3339(text).unwrap()

@@ -735,3 +735,111 @@ fn run_lapse_then_expire(name: &str, inner: impl KeyStore + 'static) {
     let stored = authority.store().get(&minted.key.id).unwrap().unwrap();
     assert_eq!(stored.expires_at, lapses_at, "{name}: no slide landed");
 }
+
+/// An authority over a store that reports `owner` for every key, as Coder's database does,
+/// with a session of `login_type` used two hours ago (a check writes a refresh): the
+/// authority, the token, and the store to read the key back.
+fn owned(
+    owner: tokenward::store::Owner,
+    login_type: LoginType,
+) -> (Authority, String, Arc<dyn KeyStore>) {
+    let clock = Arc::new(ManualClock::new(Timestamp::parse_rfc3339(START).unwrap()));
+    let inner: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
+    let plain = Authority::new(inner.clone(), Settings::default())
+        .unwrap()
+        .with_clock(clock.clone());
+    let minted = plain
+        .create_session(&User::new("alice", &[]), login_type, "")
+        .unwrap();
+    let token = minted.token.expose().to_string();
+    plain.authenticate(&token, "").unwrap();
+    clock.advance(hours(2));
+    let store = Wrapped {
+        inner: inner.clone(),
+        before_insert: None,
+        before_apply: None,
+        guard: None,
+        owner: None,
+    }
+    .owned_by(owner);
+    let authority = Authority::new(Arc::new(store), Settings::default())
+        .unwrap()
+        .with_clock(clock);
+    (authority, token, inner)
+}
+
+fn owner(status: &str, deleted: bool, link: Option<&str>) -> tokenward::store::Owner {
+    tokenward::store::Owner {
+        status: status.into(),
+        deleted,
+        link_oauth_expiry: link.map(|t| Timestamp::parse_rfc3339(t).unwrap()),
+    }
+}
+
+/// Whether the key of `token` was used at the authority's "now" (a refresh was written).
+fn refreshed(authority: &Authority, token: &str, store: &Arc<dyn KeyStore>) -> bool {
+    let id = KeyId::parse(&token[..10]).unwrap();
+    store.get(&id).unwrap().unwrap().last_used == authority.now()
+}
+
+#[test]
+fn a_store_that_knows_users_has_the_owner_checked_in_coders_order() {
+    // The clock stands at 14:00 after the two hours.
+    // Active, and a provider key with a link that never or not yet expires: accepted.
+    for (owner, login_type) in [
+        (owner("active", false, None), LoginType::Password),
+        (
+            owner("active", false, Some("0001-01-01T00:00:00Z")),
+            LoginType::Github,
+        ),
+        (
+            owner("active", false, Some("2026-03-01T14:00:00Z")),
+            LoginType::Oidc,
+        ),
+    ] {
+        let (authority, token, store) = owned(owner, login_type);
+        assert!(authority.authenticate(&token, "").is_ok(), "{login_type:?}");
+        assert!(refreshed(&authority, &token, &store));
+    }
+    // Deleted (before the write), whatever the status and login type.
+    let (authority, token, store) = owned(owner("suspended", true, None), LoginType::Github);
+    assert_eq!(
+        authority.authenticate(&token, "").unwrap_err().code(),
+        "user_deleted"
+    );
+    assert!(!refreshed(&authority, &token, &store));
+    // A provider key without a link, or with an expired OAuth token: before the write.
+    let (authority, token, store) = owned(owner("suspended", false, None), LoginType::Oidc);
+    assert_eq!(
+        authority.authenticate(&token, "").unwrap_err().code(),
+        "no_user_link"
+    );
+    assert!(!refreshed(&authority, &token, &store));
+    let (authority, token, store) = owned(
+        owner("active", false, Some("2026-03-01T13:59:59.999999Z")),
+        LoginType::Github,
+    );
+    let e = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!(e.code(), "oauth_unavailable");
+    assert_eq!(e.status(), 500);
+    assert!(!refreshed(&authority, &token, &store));
+    // A password key needs no link. Not active: refused after the write, naming the status.
+    for status in ["suspended", "dormant", ""] {
+        let (authority, token, store) = owned(owner(status, false, None), LoginType::Password);
+        let e = authority.authenticate(&token, "").unwrap_err();
+        assert_eq!(e.code(), "user_inactive");
+        assert_eq!(
+            e.message(),
+            format!(
+                "User is not active (status = \"{status}\"). Contact an admin to reactivate your account."
+            )
+        );
+        assert_eq!(e.detail(), "");
+        assert!(refreshed(&authority, &token, &store), "{status}");
+        // And again with nothing left to write: still refused.
+        assert_eq!(
+            authority.authenticate(&token, "").unwrap_err().code(),
+            "user_inactive"
+        );
+    }
+}

@@ -607,3 +607,269 @@ fn a_statement_that_waits_too_long_is_cut_short() {
     hold.rollback().unwrap();
     authority.expire(&alice(), &minted.key.id).unwrap();
 }
+
+/// A user of Coder's database with one browser session key, written as Coder writes them,
+/// used two hours ago so that a check writes a refresh: `(token, key id)`.
+fn coder_user_with_key(
+    db: &mut postgres::Client,
+    user: &str,
+    status: &str,
+    deleted: bool,
+    login_type: &str,
+) -> (String, String) {
+    db.execute(
+        "INSERT INTO users (id, email, username, hashed_password, created_at, updated_at, status,
+             login_type, deleted)
+         VALUES ($1::text::uuid, $1 || '@example.com', $1, '', now(), now(),
+             $2::text::user_status, $3::text::login_type, $4)",
+        &[&user, &status, &login_type, &deleted],
+    )
+    .unwrap();
+    let (id, secret, hash) = python_token();
+    db.execute(
+        "INSERT INTO api_keys (id, lifetime_seconds, hashed_secret, ip_address, user_id, last_used,
+             expires_at, created_at, updated_at, login_type, scopes, token_name, allow_list)
+         VALUES ($1, 86400, decode($2, 'hex'), '192.0.2.1', $3::text::uuid,
+             now() - interval '2 hours', now() + interval '20 hours', now() - interval '4 hours',
+             now() - interval '4 hours', $4::text::login_type, '{coder:all}', '', '{*:*}')",
+        &[&id, &hash, &user, &login_type],
+    )
+    .unwrap();
+    (format!("{id}-{secret}"), id)
+}
+
+fn last_used_moved(db: &mut postgres::Client, id: &str) -> bool {
+    db.query_one(
+        "SELECT now() - last_used < interval '1 hour' FROM api_keys WHERE id = $1",
+        &[&id],
+    )
+    .unwrap()
+    .get(0)
+}
+
+const SIGNED_OUT: &str =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+const INTERNAL: &str =
+    "An internal error occurred. Please try again or contact the system administrator.";
+
+#[test]
+fn in_coders_database_the_owner_is_checked_as_coders_middleware_does() {
+    let Some(url) = coder_database() else { return };
+    let mut db = client(&url);
+    let user = |n: u32| format!("00000000-0000-4000-8000-{n:012}");
+    let authority = open(&url);
+    let settings = Settings::default();
+    let answer = |e: &Error| tokenward::http::answer(e, &settings);
+
+    // Not active: Coder writes the refresh, then refuses (row 11), naming the status.
+    for (n, status) in [(1, "suspended"), (2, "dormant")] {
+        let (token, id) = coder_user_with_key(&mut db, &user(n), status, false, "password");
+        let e = authority.authenticate(&token, "198.51.100.4").unwrap_err();
+        assert_eq!(e.code(), Code::UserInactive.name());
+        let a = answer(&e);
+        assert_eq!(a.status, 401);
+        assert_eq!(
+            a.body,
+            format!(
+                "{{\"message\":\"User is not active (status = \\\"{status}\\\"). Contact an admin to reactivate your account.\"}}\n"
+            )
+        );
+        assert!(
+            a.header("WWW-Authenticate")
+                .unwrap()
+                .contains("error=\"invalid_token\"")
+        );
+        assert!(
+            last_used_moved(&mut db, &id),
+            "{status}: the refresh is written first"
+        );
+    }
+
+    // Deleted (Coder's open PR #28634): refused before any write.
+    let (token, id) = coder_user_with_key(&mut db, &user(3), "active", true, "password");
+    let e = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!(e.code(), Code::UserDeleted.name());
+    assert_eq!(
+        answer(&e).body,
+        format!(
+            "{{\"message\":\"{SIGNED_OUT}\",\"detail\":\"API key belongs to a deleted user.\"}}\n"
+        )
+    );
+    assert!(!last_used_moved(&mut db, &id));
+
+    // A github key without a link to GitHub (row 7): re-authenticate, before any write.
+    let (token, id) = coder_user_with_key(&mut db, &user(4), "active", false, "github");
+    let e = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!(e.code(), Code::NoUserLink.name());
+    assert_eq!(
+        answer(&e).body,
+        format!(
+            "{{\"message\":\"{SIGNED_OUT}\",\"detail\":\"You must re-authenticate with the login provider.\"}}\n"
+        )
+    );
+    assert!(!last_used_moved(&mut db, &id));
+
+    // An oidc key whose link's OAuth token expired (row 7a): Coder without OAuth settings
+    // answers 500, with no challenge, and writes nothing.
+    let (token, id) = coder_user_with_key(&mut db, &user(5), "active", false, "oidc");
+    db.execute(
+        "INSERT INTO user_links (user_id, login_type, oauth_expiry)
+         VALUES ($1::text::uuid, 'oidc', now() - interval '1 minute')",
+        &[&user(5)],
+    )
+    .unwrap();
+    let e = authority.authenticate(&token, "").unwrap_err();
+    assert_eq!(e.code(), Code::OAuthUnavailable.name());
+    let a = answer(&e);
+    assert_eq!(a.status, 500);
+    assert_eq!(
+        a.body,
+        format!(
+            "{{\"message\":\"{INTERNAL}\",\"detail\":\"Unable to refresh OAuth token for login type \\\"oidc\\\". No OAuth2Configs provided. Contact an administrator to configure this login type.\"}}\n"
+        )
+    );
+    assert_eq!(a.header("WWW-Authenticate"), None);
+    assert!(!last_used_moved(&mut db, &id));
+
+    // Links that pass: no OAuth expiry (Go's zero time), or one still ahead.
+    for (n, login_type, expiry) in [
+        (6, "github", "0001-01-01 00:00:00+00"),
+        (7, "oidc", "2999-01-01 00:00:00+00"),
+    ] {
+        let (token, id) = coder_user_with_key(&mut db, &user(n), "active", false, login_type);
+        db.execute(
+            "INSERT INTO user_links (user_id, login_type, oauth_expiry)
+             VALUES ($1::text::uuid, $2::text::login_type, $3::text::timestamptz)",
+            &[&user(n), &login_type, &expiry],
+        )
+        .unwrap();
+        let checked = authority.authenticate(&token, "").unwrap();
+        assert_eq!(checked.key.user_id, user(n));
+        assert!(last_used_moved(&mut db, &id));
+    }
+
+    // Without a users table to read, Coder mode is refused at open, naming it.
+    let bare = new_database().unwrap();
+    client(&bare)
+        .batch_execute(
+            &coder_schema()
+                .replace("REFERENCES users(id) ON DELETE CASCADE,\n            login_type", "NOT NULL,\n            login_type")
+                .replace("CONSTRAINT api_keys_user_id_uuid_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE", "CONSTRAINT no_fk CHECK (true)")
+                .replace("deleted boolean DEFAULT false NOT NULL", "removed boolean DEFAULT false NOT NULL"),
+        )
+        .unwrap();
+    let e = PostgresStore::open(&bare).unwrap_err();
+    assert!(e.to_string().contains("users.deleted is missing"), "{e}");
+}
+
+/// The CA of the test server's certificate (scripts/postgres.sh makes both).
+fn server_ca() -> String {
+    std::env::var("TOKENWARD_POSTGRES_CA")
+        .expect("TOKENWARD_POSTGRES_CA, set by scripts/postgres.sh")
+}
+
+/// Whether the connections of `application_name` to the server are encrypted: `Some(true)`
+/// when all are, `Some(false)` when none is, `None` when there is none.
+fn encrypted(admin_url: &str, application_name: &str) -> Option<bool> {
+    let rows = client(admin_url)
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a ON a.pid = s.pid
+             WHERE a.application_name = $1",
+            &[&application_name],
+        )
+        .unwrap();
+    let all: Vec<bool> = rows.iter().map(|r| r.get(0)).collect();
+    if all.is_empty() {
+        None
+    } else if all.iter().all(|&ssl| ssl) {
+        Some(true)
+    } else {
+        assert!(all.iter().all(|&ssl| !ssl), "{all:?}");
+        Some(false)
+    }
+}
+
+#[test]
+fn tls_is_libpqs_sslmode_with_the_servers_certificate_verified_against_sslrootcert() {
+    let Some(url) = new_database() else { return };
+    let ca = server_ca();
+    let admin = common::postgres::server().unwrap();
+    let with = |query: &str| format!("{url}?{query}");
+    for (n, (query, tls)) in [
+        (format!("sslmode=verify-full&sslrootcert={ca}"), true),
+        (format!("sslmode=verify-ca&sslrootcert={ca}"), true),
+        ("sslmode=require".to_owned(), true),
+        ("sslmode=prefer".to_owned(), true),
+        (String::new(), true), // libpq's default is prefer
+        ("sslmode=disable".to_owned(), false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let name = format!("tw_tls_{n}");
+        let store = PostgresStore::open(&with(&format!("{query}&application_name={name}")))
+            .unwrap_or_else(|e| panic!("{query}: {e}"));
+        // A call leaves its connection in the pool, where the server can be asked about it.
+        store.list(&tokenward::ListFilter::default()).unwrap();
+        assert_eq!(encrypted(&admin, &name), Some(tls), "{query}");
+        drop(store);
+    }
+
+    // A root that did not sign the server's certificate: refused, saying why.
+    let dir = tempfile::tempdir().unwrap();
+    let other_ca = dir.path().join("other-ca.crt");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=another CA", "-keyout"])
+        .arg(dir.path().join("other-ca.key"))
+        .arg("-out")
+        .arg(&other_ca)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    for mode in ["verify-full", "verify-ca"] {
+        let e = PostgresStore::open(&with(&format!(
+            "sslmode={mode}&sslrootcert={}",
+            other_ca.display()
+        )))
+        .unwrap_err();
+        assert_eq!(e.code(), Code::StoreIo.name(), "{e}");
+        assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    }
+    // verify-full checks the name: the certificate names 127.0.0.1 and localhost only, so
+    // the same server reached as another name is refused; verify-ca checks the chain alone.
+    let as_named = |host: &str, mode: &str| {
+        with(&format!(
+            "hostaddr=127.0.0.1&sslmode={mode}&sslrootcert={ca}"
+        ))
+        .replace("@127.0.0.1:", &format!("@{host}:"))
+    };
+    let e = PostgresStore::open(&as_named("db.example", "verify-full")).unwrap_err();
+    assert!(
+        e.to_string().contains("certificate not valid for name"),
+        "{e}"
+    );
+    PostgresStore::open(&as_named("db.example", "verify-ca")).unwrap();
+    PostgresStore::open(&as_named("localhost", "verify-full")).unwrap();
+
+    // Verifying needs a root; a root file that is not one is a clear error.
+    for (query, says) in [
+        ("sslmode=verify-full".to_owned(), "needs sslrootcert"),
+        ("sslmode=verify-ca".to_owned(), "needs sslrootcert"),
+        ("sslmode=bogus".to_owned(), "sslmode must be"),
+    ] {
+        let e = PostgresStore::open(&with(&query)).unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument.name());
+        assert!(e.to_string().contains(says), "{e}");
+    }
+    let not_pem = dir.path().join("not.pem");
+    std::fs::write(&not_pem, "hello").unwrap();
+    let e = PostgresStore::open(&with(&format!(
+        "sslmode=verify-full&sslrootcert={}",
+        not_pem.display()
+    )))
+    .unwrap_err();
+    assert!(e.to_string().contains("no certificate"), "{e}");
+}

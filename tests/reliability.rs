@@ -1314,6 +1314,7 @@ impl Interleaved {
             before_insert: None,
             before_apply: None,
             guard: None,
+            owner: None,
         };
         let store = wrapped.before_apply(move |store| {
             let hook = pending.lock().unwrap().take();

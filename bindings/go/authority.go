@@ -116,9 +116,9 @@ type TokenConfig struct {
 	MaxTokenLifetime time.Duration `json:"max_token_lifetime"`
 }
 
-// Authority keeps keys in a store (":memory:" or a SQLite file) and runs their lifecycle as
-// Coder does: it mints tokens and sessions, authenticates them (writing the refresh), lists,
-// expires and deletes them. Safe for concurrent use; release it with Close.
+// Authority keeps keys in a store (":memory:", a SQLite file or PostgreSQL) and runs their
+// lifecycle as Coder does: it mints tokens and sessions, authenticates them (writing the
+// refresh), lists, expires and deletes them. Safe for concurrent use; release it with Close.
 type Authority struct {
 	mu  sync.RWMutex
 	ptr C.uintptr_t
@@ -126,7 +126,8 @@ type Authority struct {
 
 // Open opens an authority over the store url names: ":memory:" (a new in-memory store, gone
 // with the authority), "sqlite:<path>", "sqlite://<path>" or a plain file path (created when
-// missing). settings nil means Coder's defaults; they are copied, so they may be closed after
+// missing), or "postgres://user:password@host:port/database" (PostgreSQL, shared by many
+// servers). settings nil means Coder's defaults; they are copied, so they may be closed after
 // Open returns. The URL is never echoed in an error (it may hold a password).
 func Open(url string, settings *Settings) (*Authority, error) {
 	sp, unlock, err := settings.lockOrDefault()

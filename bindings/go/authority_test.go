@@ -286,8 +286,10 @@ func TestAuthoritySQLite(t *testing.T) {
 	if _, err := Open("", nil); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("an empty URL: %v", err)
 	}
+	// An unsupported scheme is refused before any connection (postgres:// connects: see
+	// TestPostgres).
 	var e *Error
-	if _, err := Open("postgres://user:hunter2@db/keys", nil); !errors.As(err, &e) || strings.Contains(err.Error(), "hunter2") || strings.Contains(e.Body, "hunter2") {
+	if _, err := Open("mysql://user:hunter2@db/keys", nil); !errors.As(err, &e) || !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), "hunter2") || strings.Contains(e.Body, "hunter2") {
 		t.Fatalf("an unsupported URL: %v", err)
 	}
 }

@@ -133,6 +133,12 @@ var (
 	ErrInvalidSecret = sentinel(1003, "invalid_secret")
 	// ErrExpired: the key expired (401).
 	ErrExpired = sentinel(1004, "expired")
+	// ErrUserDeleted: the key's owner was deleted (401; a store that knows users).
+	ErrUserDeleted = sentinel(1005, "user_deleted")
+	// ErrNoUserLink: a github or oidc key whose owner has no link to that provider (401).
+	ErrNoUserLink = sentinel(1006, "no_user_link")
+	// ErrUserInactive: the key's owner is not active (401).
+	ErrUserInactive = sentinel(1007, "user_inactive")
 
 	// ErrInvalidArgument: an argument that makes no sense (400).
 	ErrInvalidArgument = sentinel(2000, "invalid_argument")
@@ -190,6 +196,9 @@ var (
 	ErrRandom = sentinel(6000, "random")
 	// ErrPanic: a panic was caught inside the library (500).
 	ErrPanic = sentinel(6001, "panic")
+	// ErrOAuthUnavailable: a github or oidc key whose owner's OAuth token expired, which
+	// Coder would refresh with the provider; tokenward cannot (500).
+	ErrOAuthUnavailable = sentinel(6002, "oauth_unavailable")
 
 	// ErrClosed is returned by a handle used after Close (Go side only; no C status).
 	ErrClosed = &Error{Code: -1, Name: "closed", Status: 500, Detail: "handle used after Close"}
@@ -198,12 +207,13 @@ var (
 // sentinels lists every status sentinel (not ErrClosed).
 var sentinels = []*Error{
 	ErrMissing, ErrMalformed, ErrUnknownKey, ErrInvalidSecret, ErrExpired,
+	ErrUserDeleted, ErrNoUserLink, ErrUserInactive,
 	ErrInvalidArgument, ErrInvalidToken, ErrInvalidDuration, ErrInvalidSettings,
 	ErrInvalidTimestamp, ErrInvalidScope, ErrInvalidAllowList, ErrInvalidLoginType,
 	ErrInvalidKey, ErrInvalidLifetime, ErrNullArgument, ErrInvalidUTF8, ErrBufferTooSmall,
 	ErrLifetimeTooLong, ErrForbidden, ErrNotFound, ErrConflict,
 	ErrStoreBusy, ErrStoreCorrupt, ErrStoreReadOnly, ErrStoreIO, ErrStoreFull,
-	ErrStoreConstraint, ErrStoreIncompatible, ErrRandom, ErrPanic,
+	ErrStoreConstraint, ErrStoreIncompatible, ErrRandom, ErrPanic, ErrOAuthUnavailable,
 }
 
 // httpStatus is the HTTP status Coder answers a status with, from the core.

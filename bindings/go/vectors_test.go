@@ -463,7 +463,7 @@ func TestCodeVectors(t *testing.T) {
 	if !slices.Equal(named, listed) || !slices.Equal(named, ours) {
 		t.Fatalf("statuses: the library names %v, codes.json lists %v, the sentinels are %v", named, listed, ours)
 	}
-	runVectors(t, "codes.json", "codes", 32, 0, func(t *testing.T, raw json.RawMessage, _ skipper) {
+	runVectors(t, "codes.json", "codes", 36, 0, func(t *testing.T, raw json.RawMessage, _ skipper) {
 		var c struct {
 			Name      string `json:"name"`
 			Number    int    `json:"number"`

@@ -69,6 +69,24 @@ impl ListFilter {
     }
 }
 
+/// A key's owner, as a store that knows users reads it (`PostgresStore` on Coder's database:
+/// `users` and `user_links`), for the checks Coder's middleware makes after the key's own
+/// (compatibility §6 rows 7 and 11, and the deleted-user check of Coder's open PR #28634).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    /// `users.status`: `active`, `dormant` or `suspended`.
+    pub status: String,
+    /// `users.deleted` (also true when the user's row is gone).
+    pub deleted: bool,
+    /// For a `github` or `oidc` key, the owner's `user_links` row for that login type, as its
+    /// OAuth expiry (Go's zero time when it has none); `None` when there is no such link.
+    pub link_oauth_expiry: Option<Timestamp>,
+}
+
+/// A key and, from a store that knows users, its owner: what [`KeyStore::get_with_owner`]
+/// finds.
+pub type KeyWithOwner = (Arc<ApiKey>, Option<Owner>);
+
 /// The operations the key lifecycle needs, mirroring Coder's queries (compatibility §3). Synchronous;
 /// implementations are shared across threads.
 ///
@@ -84,6 +102,12 @@ pub trait KeyStore: Send + Sync {
 
     /// The key with this id (`GetAPIKeyByID`).
     fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error>;
+
+    /// The key with this id and, from a store that knows users, its [`Owner`]; a store that
+    /// keeps only keys answers `None` for the owner, and no owner check is made.
+    fn get_with_owner(&self, id: &KeyId) -> Result<Option<KeyWithOwner>, Error> {
+        Ok(self.get(id)?.map(|key| (key, None)))
+    }
 
     /// The user's key with this name; never matches an empty name (`GetAPIKeyByName`).
     fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error>;

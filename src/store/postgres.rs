@@ -12,6 +12,15 @@
 //! Values cross as Coder stores them: user ids are UUIDs (a key for another user id is refused
 //! as [`Error::InvalidKey`]), times are `timestamptz` to the microsecond, an address is `inet`
 //! read back bare.
+//!
+//! In Coder mode a check also reads the key's owner from `users` and `user_links` (in the same
+//! statement), so that a deleted, suspended or dormant user, or a `github`/`oidc` user without
+//! a valid link, gets Coder's answer ([`KeyStore::get_with_owner`]).
+//!
+//! TLS is rustls, as libpq's `sslmode` says: `disable`; `prefer` (the default) and `require`,
+//! encrypted but not authenticated; `verify-ca`, the certificate chain checked against the
+//! PEM file `sslrootcert` names; `verify-full`, and the name in the certificate against the
+//! host.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,9 +30,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Config, NoTls, Row, Statement};
+use postgres::{Client, Config, Row, Statement};
 
-use super::{KeyStore, ListFilter};
+use super::{KeyStore, KeyWithOwner, ListFilter, Owner};
 use crate::error::{Error, Operation, StoreError, StoreErrorKind};
 use crate::key::{AllowEntry, ApiKey, LoginType, Scope};
 use crate::refresh::KeyUpdate;
@@ -51,6 +60,17 @@ const INSERT: &str = concat!(
 );
 
 const GET: &str = concat!("SELECT ", columns!(), " FROM api_keys WHERE id = $1");
+
+/// [`GET`] with the owner, in Coder mode: `users` and, for the key's login type, `user_links`
+/// (one round trip). The key's columns come first, as [`decode`] reads them.
+const GET_WITH_OWNER: &str = "SELECT k.id, k.hashed_secret, k.user_id::text, k.last_used, \
+     k.expires_at, k.created_at, k.updated_at, k.login_type::text, k.lifetime_seconds, \
+     host(k.ip_address), k.token_name, k.scopes::text[], k.allow_list, \
+     u.status::text, u.deleted, l.user_id IS NOT NULL, l.oauth_expiry \
+     FROM api_keys k \
+     LEFT JOIN users u ON u.id = k.user_id \
+     LEFT JOIN user_links l ON l.user_id = k.user_id AND l.login_type = k.login_type \
+     WHERE k.id = $1";
 
 /// Prefers the `token` key (the one `idx_api_key_name` makes unique), as the other stores do.
 /// A user id that is not a UUID has no keys: it is compared as text.
@@ -148,6 +168,20 @@ const EXPECTED_COLUMNS: &[(&str, &str)] = &[
     ("allow_list", "_text"),
 ];
 
+/// The `users` columns a check reads in Coder mode.
+const CODER_USER_COLUMNS: &[(&str, &str)] = &[
+    ("id", "uuid"),
+    ("status", "user_status"),
+    ("deleted", "bool"),
+];
+
+/// The `user_links` columns a check reads in Coder mode.
+const CODER_LINK_COLUMNS: &[(&str, &str)] = &[
+    ("user_id", "uuid"),
+    ("login_type", "login_type"),
+    ("oauth_expiry", "timestamptz"),
+];
+
 /// Which schema a database holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PostgresMode {
@@ -174,7 +208,8 @@ impl PostgresMode {
 pub struct PostgresOptions {
     /// Most connections open at once; a call beyond waits up to `connect_timeout` for one.
     pub max_connections: u32,
-    /// Longest wait for a new connection, or for a free one.
+    /// Longest wait for a new connection, or for a free one; `connect_timeout=<seconds>` in
+    /// the URL (libpq's parameter) sets it too.
     pub connect_timeout: Duration,
     /// Longest a statement may run (PostgreSQL's `statement_timeout`), so a hung database
     /// cannot hang a request; past it the call fails as busy.
@@ -238,11 +273,22 @@ impl PostgresStore {
     /// Opens as [`PostgresStore::open`] does, with `options` (a `?mode=` in the URL wins over
     /// `options.mode`).
     pub fn open_with(url: &str, mut options: PostgresOptions) -> Result<PostgresStore, Error> {
-        let (mut config, mode) = parse_url(url)?;
+        let (mut config, tls, mode) = parse_url(url)?;
         if mode.is_some() {
             options.mode = mode;
         }
+        // libpq's connect_timeout (seconds), in the URL, wins over the options'.
+        if let Some(timeout) = config.get_connect_timeout() {
+            options.connect_timeout = *timeout;
+        }
         let target = describe(&config);
+        let tls = tls_connector(&tls).map_err(|cause| {
+            Error::from(StoreError::new(
+                StoreErrorKind::Io,
+                Operation::Open,
+                format!("{target}: {cause}"),
+            ))
+        })?;
         config.connect_timeout(options.connect_timeout);
         // Both bounds reach the server with the connection, so no statement outlives them.
         let timeout_ms = options.statement_timeout.as_millis().max(1);
@@ -255,6 +301,14 @@ impl PostgresStore {
         let fail = |kind, cause: String| -> Error {
             StoreError::new(kind, Operation::Open, format!("{target}: {cause}")).into()
         };
+        let manager = Manager { config, tls };
+        // One connection made here, not through the pool, so that a server that cannot be
+        // reached or trusted fails the open at once, saying why.
+        let mut first = r2d2::ManageConnection::connect(&manager)
+            .map_err(|e| fail(StoreErrorKind::Io, format!("cannot connect: {e}")))?;
+        let mode = prepare_schema(&mut first.client, options.mode)
+            .map_err(|(kind, cause)| fail(kind, cause))?;
+        drop(first);
         let pool = r2d2::Pool::builder()
             .max_size(options.max_connections.max(1))
             .min_idle(Some(0))
@@ -263,13 +317,18 @@ impl PostgresStore {
             // round trip on each checkout.
             .test_on_check_out(false)
             .error_handler(Box::new(r2d2::NopErrorHandler))
-            .build_unchecked(Manager { config });
-        let mut conn = pool
-            .get()
-            .map_err(|e| fail(StoreErrorKind::Io, pool_error(&pool, e)))?;
-        let mode = prepare_schema(&mut conn.client, options.mode)
-            .map_err(|(kind, cause)| fail(kind, cause))?;
-        drop(conn);
+            // Two threads make connections and close idle ones; a store dropped drops its
+            // pending work with them, so closing one leaves no thread behind for long.
+            .thread_pool(Arc::new(
+                scheduled_thread_pool::ScheduledThreadPool::builder()
+                    .num_threads(2)
+                    .thread_name_pattern("tokenward-postgres-{}")
+                    .on_drop_behavior(
+                        scheduled_thread_pool::OnPoolDropBehavior::DiscardPendingScheduled,
+                    )
+                    .build(),
+            ))
+            .build_unchecked(manager);
         Ok(PostgresStore { pool, mode, target })
     }
 
@@ -470,6 +529,22 @@ impl KeyStore for PostgresStore {
         self.select_one(Operation::Get, GET, &[&id.as_str()])
     }
 
+    fn get_with_owner(&self, id: &KeyId) -> Result<Option<KeyWithOwner>, Error> {
+        if self.mode != PostgresMode::Coder {
+            return Ok(self.get(id)?.map(|key| (key, None)));
+        }
+        let row = self.with(Operation::Get, |conn| {
+            let statement = conn.statement(GET_WITH_OWNER)?;
+            conn.client.query_opt(&statement, &[&id.as_str()])
+        })?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let key = decode(&row).map_err(|e| self.corrupt(Operation::Get, e))?;
+        let owner = decode_owner(&row).map_err(|e| self.corrupt(Operation::Get, e))?;
+        Ok(Some((Arc::new(key), Some(owner))))
+    }
+
     fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
         if token_name.is_empty() {
             return Ok(None);
@@ -542,9 +617,26 @@ impl KeyStore for PostgresStore {
     }
 }
 
-/// The connection URL as a client configuration, and the mode `?mode=` forces. Refuses
-/// anything but `postgres://` and `postgresql://` URLs, and names no password in its errors.
-fn parse_url(url: &str) -> Result<(Config, Option<PostgresMode>), Error> {
+/// How a connection is protected, from the URL's `sslmode` (libpq's names and meanings) and
+/// `sslrootcert` (a PEM file of the certificates to trust).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Tls {
+    /// `disable`: never TLS.
+    Disable,
+    /// `prefer` (the default, as in libpq): TLS when the server offers it, unverified;
+    /// `require`: TLS or no connection, unverified (unless a root certificate is given, which
+    /// makes it `verify-ca`, as in libpq).
+    Unverified { required: bool },
+    /// `verify-ca`: TLS with a certificate chain to a root of `sslrootcert`.
+    VerifyCa(std::path::PathBuf),
+    /// `verify-full`: as `verify-ca`, and the certificate names the host.
+    VerifyFull(std::path::PathBuf),
+}
+
+/// The connection URL as a client configuration, how it is protected, and the mode `?mode=`
+/// forces. Refuses anything but `postgres://` and `postgresql://` URLs, and names no password
+/// in its errors.
+fn parse_url(url: &str) -> Result<(Config, Tls, Option<PostgresMode>), Error> {
     let invalid = |detail: String| Error::InvalidArgument(format!("PostgreSQL URL: {detail}"));
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         return Err(invalid(
@@ -553,6 +645,8 @@ fn parse_url(url: &str) -> Result<(Config, Option<PostgresMode>), Error> {
     }
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = None;
+    let mut sslmode = "prefer";
+    let mut root: Option<std::path::PathBuf> = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -568,14 +662,28 @@ fn parse_url(url: &str) -> Result<(Config, Option<PostgresMode>), Error> {
                     }
                 });
             }
-            "sslmode" if value != "disable" => {
-                return Err(invalid(format!(
-                    "sslmode={value} is not supported yet: use sslmode=disable"
-                )));
-            }
+            "sslmode" => sslmode = value,
+            "sslrootcert" => root = Some(percent_decoded(value).map_err(invalid)?.into()),
             _ => kept.push(pair),
         }
     }
+    let tls = match (sslmode, root) {
+        ("disable", _) => Tls::Disable,
+        ("allow" | "prefer", None) => Tls::Unverified { required: false },
+        ("require", None) => Tls::Unverified { required: true },
+        ("allow" | "prefer" | "require" | "verify-ca", Some(root)) => Tls::VerifyCa(root),
+        ("verify-full", Some(root)) => Tls::VerifyFull(root),
+        ("verify-ca" | "verify-full", None) => {
+            return Err(invalid(format!(
+                "sslmode={sslmode} needs sslrootcert=<a PEM file of the certificates to trust>"
+            )));
+        }
+        (other, _) => {
+            return Err(invalid(format!(
+                "sslmode must be disable, allow, prefer, require, verify-ca or verify-full, not {other:?}"
+            )));
+        }
+    };
     let url = if kept.is_empty() {
         base.to_owned()
     } else {
@@ -585,18 +693,193 @@ fn parse_url(url: &str) -> Result<(Config, Option<PostgresMode>), Error> {
         // The parser's words name a parameter or its kind, never the URL itself.
         invalid(words(&e))
     })?;
-    config.ssl_mode(postgres::config::SslMode::Disable);
+    config.ssl_mode(match tls {
+        Tls::Disable => postgres::config::SslMode::Disable,
+        Tls::Unverified { required: false } => postgres::config::SslMode::Prefer,
+        _ => postgres::config::SslMode::Require,
+    });
     if config.get_hosts().is_empty() {
         config.host("localhost");
     }
-    Ok((config, mode))
+    Ok((config, tls, mode))
+}
+
+/// A URL query value with its `%XX` escapes decoded (a path may hold any byte).
+fn percent_decoded(value: &str) -> Result<String, String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| "sslrootcert has a malformed %-escape".to_owned())?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "sslrootcert is not UTF-8".to_owned())
+}
+
+/// The TLS client for `tls`: trusting the certificates of its root file for `verify-ca` and
+/// `verify-full`, anything for `prefer` and `require` (libpq's meaning: encryption only).
+fn tls_connector(tls: &Tls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls::client::WebPkiServerVerifier;
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?;
+    let roots = |path: &std::path::Path| -> Result<Arc<rustls::RootCertStore>, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        let certificates = CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+        for certificate in certificates {
+            let certificate =
+                certificate.map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+            roots
+                .add(certificate)
+                .map_err(|e| format!("sslrootcert {}: {e}", path.display()))?;
+        }
+        if roots.is_empty() {
+            return Err(format!(
+                "sslrootcert {}: no certificate in it",
+                path.display()
+            ));
+        }
+        Ok(Arc::new(roots))
+    };
+    let config = match tls {
+        Tls::VerifyFull(path) => builder
+            .with_root_certificates(roots(path)?)
+            .with_no_client_auth(),
+        Tls::VerifyCa(path) => {
+            let webpki = WebPkiServerVerifier::builder_with_provider(roots(path)?, provider)
+                .build()
+                .map_err(|e| format!("TLS: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly(webpki)))
+                .with_no_client_auth()
+        }
+        Tls::Disable | Tls::Unverified { .. } => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// `verify-ca`: the chain must lead to a trusted root; the name in the certificate is not
+/// checked.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                NotValidForName | NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// `prefer` and `require`: any certificate (libpq's meaning: encrypted, not authenticated);
+/// the handshake's signatures are still checked.
+#[derive(Debug)]
+struct Unverified(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unverified {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Where the PostgreSQL URL `url` points, as errors name it (`postgres host:port/database`):
 /// never the password, nor anything else of the URL. For showing a configured URL.
 pub fn postgres_target(url: &str) -> String {
     match parse_url(url) {
-        Ok((config, _)) => describe(&config),
+        Ok((config, _, _)) => describe(&config),
         Err(_) => "postgres (a URL that does not parse)".into(),
     }
 }
@@ -688,7 +971,11 @@ fn prepare_schema(
         PostgresMode::Owned => create_owned(client)?,
         PostgresMode::Coder => {}
     }
-    check_columns(client)?;
+    check_columns(client, "api_keys", EXPECTED_COLUMNS)?;
+    if mode == PostgresMode::Coder {
+        check_columns(client, "users", CODER_USER_COLUMNS)?;
+        check_columns(client, "user_links", CODER_LINK_COLUMNS)?;
+    }
     Ok(mode)
 }
 
@@ -734,26 +1021,29 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
     transaction.commit().map_err(io)
 }
 
-/// Refuses an `api_keys` whose columns differ from Coder's, naming each difference.
-fn check_columns(client: &mut Client) -> Result<(), SchemaFailure> {
+/// Refuses a `table` whose columns differ from `expected` (those tokenward reads; others may
+/// be there), naming each difference.
+fn check_columns(
+    client: &mut Client,
+    table: &str,
+    expected: &[(&str, &str)],
+) -> Result<(), SchemaFailure> {
     let rows = client
         .query(
             "SELECT column_name::text, udt_name::text FROM information_schema.columns \
-             WHERE table_name = 'api_keys' AND table_schema = current_schema()",
-            &[],
+             WHERE table_name = $1 AND table_schema = current_schema()",
+            &[&table],
         )
         .map_err(|e| (StoreErrorKind::Io, words(&e)))?;
     let found: HashMap<String, String> = rows
         .iter()
         .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
         .collect();
-    let differences: Vec<String> = EXPECTED_COLUMNS
+    let differences: Vec<String> = expected
         .iter()
         .filter_map(|&(column, want)| match found.get(column) {
-            None => Some(format!("api_keys.{column} is missing (expected {want})")),
-            Some(got) if got != want => {
-                Some(format!("api_keys.{column} is {got}, expected {want}"))
-            }
+            None => Some(format!("{table}.{column} is missing (expected {want})")),
+            Some(got) if got != want => Some(format!("{table}.{column} is {got}, expected {want}")),
             Some(_) => None,
         })
         .collect();
@@ -763,7 +1053,7 @@ fn check_columns(client: &mut Client) -> Result<(), SchemaFailure> {
         Err((
             StoreErrorKind::Incompatible,
             format!(
-                "the api_keys table is not Coder's: {}",
+                "the {table} table is not Coder's: {}",
                 differences.join("; ")
             ),
         ))
@@ -791,21 +1081,41 @@ impl Connection {
 /// Makes the pool's connections.
 struct Manager {
     config: Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
 }
+
+/// Why a connection could not be made, with every cause (the pool keeps only the text).
+#[derive(Debug)]
+struct ConnectError(String);
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConnectError {}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Connection;
-    type Error = postgres::Error;
+    type Error = ConnectError;
 
-    fn connect(&self) -> Result<Connection, postgres::Error> {
+    fn connect(&self) -> Result<Connection, ConnectError> {
+        let client = self
+            .config
+            .connect(self.tls.clone())
+            .map_err(|e| ConnectError(words(&e)))?;
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client,
             statements: HashMap::new(),
         })
     }
 
-    fn is_valid(&self, conn: &mut Connection) -> Result<(), postgres::Error> {
-        conn.client.simple_query("").map(|_| ())
+    fn is_valid(&self, conn: &mut Connection) -> Result<(), ConnectError> {
+        conn.client
+            .simple_query("")
+            .map(|_| ())
+            .map_err(|e| ConnectError(words(&e)))
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
@@ -857,6 +1167,27 @@ impl<'a> FromSql<'a> for Micros {
     fn accepts(ty: &Type) -> bool {
         *ty == Type::TIMESTAMPTZ
     }
+}
+
+/// The owner from the columns [`GET_WITH_OWNER`] adds after the key's: a user row that is
+/// gone reads as deleted.
+fn decode_owner(row: &Row) -> Result<Owner, String> {
+    let bad = |column: &str, e: &dyn fmt::Display| format!("owner: column {column}: {e}");
+    let status: Option<String> = row.try_get(13).map_err(|e| bad("users.status", &e))?;
+    let deleted: Option<bool> = row.try_get(14).map_err(|e| bad("users.deleted", &e))?;
+    let linked: bool = row.try_get(15).map_err(|e| bad("user_links", &e))?;
+    let expiry: Option<Micros> = row
+        .try_get(16)
+        .map_err(|e| bad("user_links.oauth_expiry", &words(&e)))?;
+    Ok(Owner {
+        deleted: deleted.unwrap_or(true) || status.is_none(),
+        status: status.unwrap_or_default(),
+        link_oauth_expiry: if linked {
+            Some(expiry.map_or(Timestamp::GO_ZERO, |m| m.0))
+        } else {
+            None
+        },
+    })
 }
 
 /// A key from a row of [`columns!`].

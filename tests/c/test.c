@@ -815,7 +815,9 @@ static void test_authority(void) {
 
     a = NULL;
     CHECK_STATUS(tw_authority_open(S(""), NULL, &a), TW_INVALID_ARGUMENT);
-    CHECK_STATUS(tw_authority_open(S("postgres://u:hunter2@h/db"), NULL, &a),
+    /* An unsupported scheme is refused before any connection (postgres:// connects: see
+     * test_postgres). */
+    CHECK_STATUS(tw_authority_open(S("mysql://u:hunter2@h/db"), NULL, &a),
                  TW_INVALID_ARGUMENT);
     tw_str d = {NULL, 0};
     CHECK_STATUS(tw_last_error_detail(&d), TW_OK);
@@ -828,6 +830,113 @@ static void test_authority(void) {
     CHECK_STATUS(tw_authority_open(S("\xff"), NULL, &a), TW_INVALID_UTF8);
     CHECK(a == NULL);
     tw_authority_free(NULL);
+}
+
+/* CHECK_STATUS, and on a wrong status the last error's detail (what the server said). */
+#define CHECK_PG(call, want)                                                   \
+    do {                                                                       \
+        tw_status pg_got_ = (call);                                            \
+        CHECK_STATUS(pg_got_, want);                                           \
+        if (pg_got_ != (tw_status)(want)) {                                    \
+            tw_str pg_detail_ = {NULL, 0};                                     \
+            if (tw_last_error_detail(&pg_detail_) == TW_OK)                    \
+                fprintf(stderr, "  %s: %s\n", #call, pg_detail_.ptr);          \
+            tw_str_free(pg_detail_);                                           \
+        }                                                                      \
+    } while (0)
+
+/* The server of TOKENWARD_POSTGRES_URL (scripts/postgres.sh start; scripts/test.sh starts one):
+ * a token of a random-UUID user (Coder's users.id is a uuid) authenticates, then is expired;
+ * a wrong password fails as TW_STORE_IO, and no text of the error shows either password.
+ * Skipped without a server, unless TOKENWARD_TEST_POSTGRES is set (CI): then it fails. */
+static void test_postgres(void) {
+    const char *url = getenv("TOKENWARD_POSTGRES_URL");
+    if (url == NULL || url[0] == '\0') {
+        if (getenv("TOKENWARD_TEST_POSTGRES") != NULL) {
+            checks++;
+            failures++;
+            fprintf(stderr, "test_postgres: TOKENWARD_TEST_POSTGRES is set but "
+                            "TOKENWARD_POSTGRES_URL is not: start a server with "
+                            "eval \"$(scripts/postgres.sh start)\"\n");
+        } else {
+            printf("test_postgres: skipped: no PostgreSQL server (TOKENWARD_POSTGRES_URL is not "
+                   "set; eval \"$(scripts/postgres.sh start)\" starts one)\n");
+        }
+        return;
+    }
+    /* A random version-4 UUID. */
+    unsigned char b[16] = {0};
+    FILE *urandom = fopen("/dev/urandom", "rb");
+    CHECK(urandom != NULL && fread(b, 1, sizeof b, urandom) == sizeof b);
+    if (urandom != NULL) fclose(urandom);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    char uuid[37];
+    snprintf(uuid, sizeof uuid,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    char user[64];
+    snprintf(user, sizeof user, "{\"id\":\"%s\"}", uuid);
+
+    tw_authority *a = NULL;
+    CHECK_PG(tw_authority_open(url, strlen(url), NULL, &a), TW_OK);
+    if (a != NULL) {
+        tw_str token = UNTOUCHED, id = UNTOUCHED, owner = UNTOUCHED;
+        tw_key *key = NULL;
+        CHECK_PG(tw_authority_create_token(a, user, strlen(user), user, strlen(user),
+                                           S("{\"token_name\":\"ci\"}"), S(""), &token, &key),
+                 TW_OK);
+        if (key != NULL) {
+            CHECK_STATUS(tw_key_id(key, &id), TW_OK);
+            tw_key_free(key);
+            tw_verdict *verdict = NULL;
+            CHECK_STATUS(tw_verdict_new(&verdict), TW_OK);
+            CHECK_PG(tw_authority_authenticate(a, token.ptr, token.len, S(""), verdict), TW_OK);
+            key = NULL;
+            CHECK_STATUS(tw_verdict_key(verdict, &key), TW_OK);
+            tw_verdict_free(verdict);
+            CHECK_STATUS(tw_key_user_id(key, &owner), TW_OK);
+            CHECK(str_eq(owner, uuid, strlen(uuid)));
+            tw_str_free(owner);
+            tw_key_free(key);
+            CHECK_PG(tw_authority_expire(a, user, strlen(user), id.ptr, id.len), TW_OK);
+            CHECK_PG(authenticate(a, token), TW_EXPIRED);
+            CHECK(tw_status_http(TW_EXPIRED) == 401);
+            tw_str_free(id);
+            tw_str_free(token);
+        }
+        tw_authority_free(a);
+    }
+
+    /* The URL with its password (between "user:" and "@") replaced by a wrong one. */
+    const char *scheme_end = strstr(url, "://");
+    const char *at = scheme_end != NULL ? strchr(scheme_end + 3, '@') : NULL;
+    const char *colon = scheme_end != NULL ? strchr(scheme_end + 3, ':') : NULL;
+    CHECK(at != NULL && colon != NULL && colon < at);
+    if (at == NULL || colon == NULL || colon >= at) return;
+    char password[128], wrong_url[512];
+    const char *wrong = "wrong-Zr7TqW3xLm9VbN2cK5dH8s";
+    int password_len = (int)(at - colon - 1);
+    CHECK(password_len > 0 && password_len < (int)sizeof password);
+    snprintf(password, sizeof password, "%.*s", password_len, colon + 1);
+    CHECK(snprintf(wrong_url, sizeof wrong_url, "%.*s%s%s", (int)(colon + 1 - url), url, wrong,
+                   at) < (int)sizeof wrong_url);
+    a = NULL;
+    CHECK_PG(tw_authority_open(wrong_url, strlen(wrong_url), NULL, &a), TW_STORE_IO);
+    CHECK(a == NULL);
+    tw_str detail = {NULL, 0}, message = {NULL, 0}, body = {NULL, 0}, www = {NULL, 0};
+    uint16_t status = 0;
+    CHECK_STATUS(tw_last_error_detail(&detail), TW_OK);
+    CHECK_STATUS(tw_last_error_message(&message), TW_OK);
+    CHECK_STATUS(tw_last_error_answer(NULL, &status, &body, &www), TW_OK);
+    CHECK(status == 500);
+    const tw_str texts[] = {detail, message, body, www};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        CHECK(texts[i].ptr != NULL && strstr(texts[i].ptr, wrong) == NULL &&
+              strstr(texts[i].ptr, password) == NULL);
+        tw_str_free(texts[i]);
+    }
 }
 
 static void test_extract(void) {
@@ -1262,6 +1371,7 @@ int main(void) {
     test_key_fields();
     test_verify();
     test_authority();
+    test_postgres();
     test_extract();
     test_last_error_answer();
     test_lengths();

@@ -7,6 +7,7 @@ pub mod postgres;
 use std::any::Any;
 use std::sync::Arc;
 
+use tokenward::store::{KeyWithOwner, Owner};
 use tokenward::{
     ApiKey, Clock, Error, KeyId, KeyStore, KeyUpdate, ListFilter, LoginType, SecretHash, Timestamp,
 };
@@ -43,6 +44,8 @@ pub struct Wrapped {
     pub before_insert: Option<InsertHook>,
     pub before_apply: Option<ApplyHook>,
     pub guard: Option<Box<dyn Any + Send + Sync>>,
+    /// The owner `get_with_owner` reports for every key, as a store that knows users would.
+    pub owner: Option<Owner>,
 }
 
 impl Wrapped {
@@ -52,6 +55,15 @@ impl Wrapped {
             before_insert: None,
             before_apply: None,
             guard: None,
+            owner: None,
+        }
+    }
+
+    /// Reports `owner` as every key's owner.
+    pub fn owned_by(self, owner: Owner) -> Wrapped {
+        Wrapped {
+            owner: Some(owner),
+            ..self
         }
     }
 
@@ -92,6 +104,9 @@ impl KeyStore for Wrapped {
     }
     fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
         self.inner.get(id)
+    }
+    fn get_with_owner(&self, id: &KeyId) -> Result<Option<KeyWithOwner>, Error> {
+        Ok(self.inner.get(id)?.map(|key| (key, self.owner.clone())))
     }
     fn get_by_name(&self, user_id: &str, token_name: &str) -> Result<Option<Arc<ApiKey>>, Error> {
         self.inner.get_by_name(user_id, token_name)

@@ -1505,6 +1505,9 @@ CODES = [
     code(1002, "unknown_key", 401, True),
     code(1003, "invalid_secret", 401, True),
     code(1004, "expired", 401, True),
+    code(1005, "user_deleted", 401, True),
+    code(1006, "no_user_link", 401, True),
+    code(1007, "user_inactive", 401, True),
     code(2000, "invalid_argument", 400),
     code(2001, "invalid_token", 400),
     code(2002, "invalid_duration", 400),
@@ -1531,6 +1534,7 @@ CODES = [
     code(5006, "store_incompatible", 500),
     code(6000, "random", 500),
     code(6001, "panic", 500),
+    code(6002, "oauth_unavailable", 500),
 ]
 
 FILES = {

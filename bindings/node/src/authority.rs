@@ -337,8 +337,10 @@ impl Authority {
     }
 
     /// Opens the store `url` names: `':memory:'` (gone with the process), a SQLite file path
-    /// (or `sqlite:<path>`; created when missing, shareable between processes), later
-    /// `postgres://...`. Coder's default settings when `settings` is absent.
+    /// (or `sqlite:<path>`; created when missing, shareable between processes), or
+    /// `postgres://user:password@host:port/database` (PostgreSQL, shared by many servers; the
+    /// password never appears in an error). Coder's default settings when `settings` is
+    /// absent.
     #[napi(factory)]
     pub fn open(
         env: Env,

@@ -169,8 +169,10 @@ fn allow_entries(py: Python<'_>, entries: &Bound<'_, PyAny>) -> PyResult<Vec<All
 #[pymethods]
 impl Authority {
     /// Opens the store `url` names: `":memory:"` (gone with the process), a SQLite file path
-    /// (or `sqlite:<path>`; created when missing, shareable between processes), later
-    /// `postgres://...`. `settings`: `Settings()` (Coder's defaults) when None.
+    /// (or `sqlite:<path>`; created when missing, shareable between processes), or
+    /// `postgres://user:password@host:port/database` (PostgreSQL, shared by many servers; the
+    /// password never appears in an error). `settings`: `Settings()` (Coder's defaults) when
+    /// None.
     #[staticmethod]
     #[pyo3(signature = (url, settings = None))]
     fn open(

@@ -60,7 +60,7 @@ FILES: dict[str, VectorFile] = {
     "duration.json": VectorFile("duration", "test_duration", 127, 0),
     "ip.json": VectorFile("ip", "test_ip", 30, 0),
     "scopes.json": VectorFile("scopes", "test_scopes", 31, 0),
-    "codes.json": VectorFile("codes", "test_codes", 32, 0),
+    "codes.json": VectorFile("codes", "test_codes", 36, 0),
     "quote.json": VectorFile("quote", "test_quote", 100, 0),
 }
 

@@ -50,6 +50,9 @@ class Malformed(Rejected): ...  # 1001 malformed
 class UnknownKey(Rejected): ...  # 1002 unknown_key
 class InvalidSecret(Rejected): ...  # 1003 invalid_secret
 class Expired(Rejected): ...  # 1004 expired
+class UserDeleted(Rejected): ...  # 1005 user_deleted
+class NoUserLink(Rejected): ...  # 1006 no_user_link
+class UserInactive(Rejected): ...  # 1007 user_inactive
 class InvalidToken(InvalidArgument): ...  # 2001 invalid_token
 class InvalidDuration(InvalidArgument): ...  # 2002 invalid_duration
 class InvalidSettings(InvalidArgument): ...  # 2003 invalid_settings
@@ -72,3 +75,4 @@ class StoreConstraint(StoreError): ...  # 5005 store_constraint
 class StoreIncompatible(StoreError): ...  # 5006 store_incompatible
 class Random(TokenwardError): ...  # 6000 random
 class Panic(TokenwardError): ...  # 6001 panic
+class OauthUnavailable(TokenwardError): ...  # 6002 oauth_unavailable
