@@ -765,3 +765,88 @@ fn a_postgres_url_is_a_database_too_and_no_output_shows_its_password() {
         );
     }
 }
+
+#[cfg(feature = "postgres")]
+#[test]
+fn servers_in_separate_processes_share_one_postgres_database() {
+    let Some(url) = common::postgres::new_database() else {
+        return;
+    };
+    let operator = "6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f";
+    let spawn = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tokenward"));
+        command
+            .args(["--db", &url, "--as", operator])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let all = |children: Vec<std::process::Child>| -> Vec<Output> {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    };
+    // One name created by six processes at once (the first opens an empty database):
+    // exactly one succeeds, the others get Coder's conflict.
+    let created = all((0..6)
+        .map(|_| spawn(&["tokens", "create", "--name", "shared"]))
+        .collect());
+    let winners: Vec<&Output> = created.iter().filter(|o| o.status.success()).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        created.iter().map(stderr).collect::<Vec<_>>()
+    );
+    for lost in created.iter().filter(|o| !o.status.success()) {
+        assert!(
+            stderr(lost).contains("A token with name \"shared\" already exists."),
+            "{}",
+            stderr(lost)
+        );
+    }
+    let token = stdout(winners[0]).trim().to_owned();
+
+    // Its last use made two hours old: six processes check it at once, each free to write a
+    // refresh. What is stored is the latest time any of them wrote, never an earlier one.
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    db.execute(
+        "UPDATE api_keys SET last_used = now() - interval '2 hours'",
+        &[],
+    )
+    .unwrap();
+    let checked = all((0..6)
+        .map(|n| spawn(&["verify", &token, "--remote-addr", &format!("10.0.0.{n}")]))
+        .collect());
+    let written: Vec<tokenward::Timestamp> = checked
+        .iter()
+        .inspect(|o| assert!(o.status.success(), "{}", stderr(o)))
+        .filter_map(|o| {
+            let out = stdout(o);
+            let rest = out.split("refreshed: last_used=").nth(1)?.to_owned();
+            let time = rest.split_whitespace().next()?.to_owned();
+            Some(tokenward::Timestamp::parse_rfc3339(&time).unwrap())
+        })
+        .collect();
+    assert!(!written.is_empty(), "a two-hour-old use is refreshed");
+    let store = tokenward::store::PostgresStore::open(&url).unwrap();
+    let id = tokenward::KeyId::parse(&token[..10]).unwrap();
+    let stored = tokenward::KeyStore::get(&store, &id)
+        .unwrap()
+        .unwrap()
+        .last_used;
+    assert_eq!(stored, *written.iter().max().unwrap());
+
+    // Expired through one process: the next check in another is refused.
+    let removed = all(vec![spawn(&["tokens", "rm", "shared"])]);
+    assert!(removed[0].status.success(), "{}", stderr(&removed[0]));
+    let refused = all(vec![spawn(&["verify", &token])]);
+    assert_eq!(refused[0].status.code(), Some(1));
+    assert!(
+        stdout(&refused[0]).contains("rejected: expired"),
+        "{}",
+        stdout(&refused[0])
+    );
+}

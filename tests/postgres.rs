@@ -873,3 +873,28 @@ fn tls_is_libpqs_sslmode_with_the_servers_certificate_verified_against_sslrootce
     .unwrap_err();
     assert!(e.to_string().contains("no certificate"), "{e}");
 }
+
+#[test]
+fn values_the_columns_do_not_take_are_refused_as_invalid_keys() {
+    let Some(url) = new_database() else { return };
+    let store = PostgresStore::open(&url).unwrap();
+    let key =
+        |n: u32, user: &str| common::key(n, user, LoginType::Token, "", "2026-04-01T00:00:00Z");
+    // Coder's users.id is a uuid.
+    let e = store.insert(&key(1, "jane")).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidKey.name());
+    assert!(e.to_string().contains("UUID"), "{e}");
+    // A scope Coder may store elsewhere, but not in this database's api_key_scope enum.
+    let mut odd = key(2, ALICE);
+    odd.scopes = vec![tokenward::Scope::from_db("workspace:frobnicate").unwrap()];
+    let e = store.insert(&odd).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidKey.name());
+    assert!(e.to_string().contains("api_key_scope"), "{e}");
+    // Neither left a row behind.
+    assert!(
+        store
+            .list(&tokenward::ListFilter::default())
+            .unwrap()
+            .is_empty()
+    );
+}

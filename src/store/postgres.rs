@@ -342,6 +342,18 @@ impl PostgresStore {
         &self.target
     }
 
+    /// A pooled connection, or the store error of `operation`.
+    fn connection(&self, operation: Operation) -> Result<r2d2::PooledConnection<Manager>, Error> {
+        self.pool.get().map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Io,
+                operation,
+                format!("{}: cannot connect: {e}", self.target),
+            )
+            .into()
+        })
+    }
+
     /// Runs `work` on a pooled connection; a failure is the store error of `operation`.
     ///
     /// A connection the server closed while it sat in the pool (a restart) fails its first
@@ -354,13 +366,7 @@ impl PostgresStore {
     ) -> Result<T, Error> {
         let mut retried = false;
         loop {
-            let mut conn = self.pool.get().map_err(|e| {
-                StoreError::new(
-                    StoreErrorKind::Io,
-                    operation,
-                    format!("{}: {}", self.target, pool_error(&self.pool, e)),
-                )
-            })?;
+            let mut conn = self.connection(operation)?;
             match work(&mut conn) {
                 Ok(done) => return Ok(done),
                 Err(_) if !retried && operation != Operation::Insert && conn.client.is_closed() => {
@@ -462,8 +468,8 @@ impl KeyStore for PostgresStore {
         let scopes: Vec<&str> = key.scopes.iter().map(Scope::as_str).collect();
         let allow_list: Vec<String> = key.allow_list.iter().map(|e| e.to_string()).collect();
         let ip_address = key.ip_address.to_string();
-        let inserted = self.with(Operation::Insert, |conn| {
-            let statement = conn.statement(INSERT)?;
+        let mut conn = self.connection(Operation::Insert)?;
+        let inserted = conn.statement(INSERT).and_then(|statement| {
             conn.client.execute(
                 &statement,
                 &[
@@ -483,46 +489,43 @@ impl KeyStore for PostgresStore {
                 ],
             )
         });
+        drop(conn);
         let Err(error) = inserted else {
             return Ok(());
         };
-        let Error::Store(store_error) = &error else {
-            return Err(error);
-        };
-        // The database's reasons, as the other stores give them.
-        let reason = store_error.to_string();
-        if reason.contains("idx_api_key_name") {
+        // The database's reasons, by SQLSTATE and constraint (never by its words, which
+        // follow the server's language), as the other stores give them.
+        let db = error.as_db_error();
+        let (state, constraint) = (db.map(|e| e.code().code()), db.and_then(|e| e.constraint()));
+        match (state, constraint) {
             // Coder's idx_api_key_name (compatibility §4.2 step 8).
-            return Err(Error::NameConflict {
+            (Some("23505"), Some("idx_api_key_name")) => Err(Error::NameConflict {
                 name: key.token_name.clone(),
-            });
-        }
-        if reason.contains("api_keys_pkey") {
-            // PostgreSQL checks the primary key first; the other stores, and Coder's create
-            // (a new id each time), meet a taken name as the name conflict it is.
-            if key.login_type == LoginType::Token && self.name_taken(key)? {
-                return Err(Error::NameConflict {
-                    name: key.token_name.clone(),
-                });
+            }),
+            (Some("23505"), Some("api_keys_pkey")) => {
+                // PostgreSQL checks the primary key first; the other stores, and Coder's
+                // create (a new id each time), meet a taken name as the name conflict it is.
+                if key.login_type == LoginType::Token && self.name_taken(key)? {
+                    return Err(Error::NameConflict {
+                        name: key.token_name.clone(),
+                    });
+                }
+                Err(StoreError::new(
+                    StoreErrorKind::Constraint,
+                    Operation::Insert,
+                    "a key with this id already exists",
+                )
+                .into())
             }
-            return Err(StoreError::new(
-                StoreErrorKind::Constraint,
-                Operation::Insert,
-                "a key with this id already exists",
-            )
-            .into());
-        }
-        if reason.contains("invalid input syntax for type uuid") {
-            return Err(Error::InvalidKey(
+            // invalid_text_representation: a text the column's type does not take.
+            (Some("22P02"), _) if !uuid_shaped(&key.user_id) => Err(Error::InvalidKey(
                 "user_id must be a UUID in PostgreSQL (the type of Coder's users.id)".into(),
-            ));
-        }
-        if reason.contains("invalid input value for enum api_key_scope") {
-            return Err(Error::InvalidKey(
+            )),
+            (Some("22P02"), _) => Err(Error::InvalidKey(
                 "a scope is not in this database's api_key_scope enum".into(),
-            ));
+            )),
+            _ => Err(self.failure(Operation::Insert, &error)),
         }
-        Err(error)
     }
 
     fn get(&self, id: &KeyId) -> Result<Option<Arc<ApiKey>>, Error> {
@@ -623,7 +626,8 @@ impl KeyStore for PostgresStore {
 enum Tls {
     /// `disable`: never TLS.
     Disable,
-    /// `prefer` (the default, as in libpq): TLS when the server offers it, unverified;
+    /// `prefer` (the default, as in libpq; `allow` is taken as `prefer`): TLS when the server
+    /// offers it, unverified;
     /// `require`: TLS or no connection, unverified (unless a root certificate is given, which
     /// makes it `verify-ca`, as in libpq).
     Unverified { required: bool },
@@ -915,10 +919,14 @@ fn words(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Why the pool gave no connection: the last connection error, if there was one.
-fn pool_error(pool: &r2d2::Pool<Manager>, error: r2d2::Error) -> String {
-    let _ = pool;
-    format!("cannot connect: {error}")
+/// Whether `text` has the shape of a UUID as PostgreSQL reads one: 32 hex digits, with
+/// hyphens and braces anywhere PostgreSQL allows them or not (for choosing an error's words).
+fn uuid_shaped(text: &str) -> bool {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'-' | b'{' | b'}'))
+        .collect();
+    digits.len() == 32 && digits.iter().all(u8::is_ascii_hexdigit)
 }
 
 /// What `prepare_schema` fails with: a kind and the cause.
@@ -931,15 +939,19 @@ fn prepare_schema(
     forced: Option<PostgresMode>,
 ) -> Result<PostgresMode, SchemaFailure> {
     let io = |e: postgres::Error| (StoreErrorKind::Io, words(&e));
-    let exists = |client: &mut Client, table: &str| -> Result<bool, SchemaFailure> {
-        let row = client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-            .map_err(io)?;
-        Ok(row.get(0))
-    };
-    let coder = exists(client, "schema_migrations")?;
-    let owned = exists(client, "tokenward_schema")?;
-    let api_keys = exists(client, "api_keys")?;
+    // The three tables in one statement, so in one snapshot: another server creating the
+    // owned schema right now is seen before or after, never halfway.
+    let row = client
+        .query_one(
+            "SELECT bool_or(tablename = 'schema_migrations'), \
+                    bool_or(tablename = 'tokenward_schema'), \
+                    bool_or(tablename = 'api_keys') \
+             FROM pg_catalog.pg_tables WHERE schemaname = current_schema()",
+            &[],
+        )
+        .map_err(io)?;
+    let found = |i: usize| row.get::<_, Option<bool>>(i).unwrap_or(false);
+    let (coder, owned, api_keys) = (found(0), found(1), found(2));
     let mode = match forced {
         Some(mode) => mode,
         None if owned => PostgresMode::Owned,
@@ -987,8 +999,16 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
     transaction
         .execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .map_err(io)?;
+    // Asked of pg_tables, under this statement's snapshot: `to_regclass` reads the catalog
+    // cache, which may not yet show a schema another server committed while we waited.
+    let table = |name: &str| {
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables \
+             WHERE schemaname = current_schema() AND tablename = '{name}')"
+        )
+    };
     let has: bool = transaction
-        .query_one("SELECT to_regclass('tokenward_schema') IS NOT NULL", &[])
+        .query_one(&table("tokenward_schema"), &[])
         .map_err(io)?
         .get(0);
     if has {
@@ -1007,7 +1027,7 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
         }
     } else {
         let has_api_keys: bool = transaction
-            .query_one("SELECT to_regclass('api_keys') IS NOT NULL", &[])
+            .query_one(&table("api_keys"), &[])
             .map_err(io)?
             .get(0);
         if has_api_keys {
