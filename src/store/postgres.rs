@@ -27,8 +27,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, Row, Statement};
 
@@ -247,7 +248,12 @@ pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
     mode: PostgresMode,
     target: String,
+    /// Since when the last connection attempts failed; `None` once one succeeds.
+    unreachable: Arc<Mutex<Option<Instant>>>,
 }
+
+/// How long a call waits for a connection while the server cannot be reached.
+const WHILE_UNREACHABLE: Duration = Duration::from_millis(250);
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -301,7 +307,12 @@ impl PostgresStore {
         let fail = |kind, cause: String| -> Error {
             StoreError::new(kind, Operation::Open, format!("{target}: {cause}")).into()
         };
-        let manager = Manager { config, tls };
+        let unreachable = Arc::new(Mutex::new(None));
+        let manager = Manager {
+            config,
+            tls,
+            unreachable: unreachable.clone(),
+        };
         // One connection made here, not through the pool, so that a server that cannot be
         // reached or trusted fails the open at once, saying why.
         let mut first = r2d2::ManageConnection::connect(&manager)
@@ -329,7 +340,12 @@ impl PostgresStore {
                     .build(),
             ))
             .build_unchecked(manager);
-        Ok(PostgresStore { pool, mode, target })
+        Ok(PostgresStore {
+            pool,
+            mode,
+            target,
+            unreachable,
+        })
     }
 
     /// The mode the database opened in.
@@ -344,7 +360,15 @@ impl PostgresStore {
 
     /// A pooled connection, or the store error of `operation`.
     fn connection(&self, operation: Operation) -> Result<r2d2::PooledConnection<Manager>, Error> {
-        self.pool.get().map_err(|e| {
+        // While the server cannot be reached, a call waits a moment for a connection rather
+        // than the whole connect timeout, so an outage answers every request at once (a 500)
+        // instead of holding each for seconds. A connection made in that moment ends it.
+        let gotten = if self.unreachable.lock().is_some() {
+            self.pool.get_timeout(WHILE_UNREACHABLE)
+        } else {
+            self.pool.get()
+        };
+        gotten.map_err(|e| {
             StoreError::new(
                 StoreErrorKind::Io,
                 operation,
@@ -1102,6 +1126,8 @@ impl Connection {
 struct Manager {
     config: Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Shared with the store: since when connecting has failed.
+    unreachable: Arc<Mutex<Option<Instant>>>,
 }
 
 /// Why a connection could not be made, with every cause (the pool keeps only the text).
@@ -1121,10 +1147,16 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Connection, ConnectError> {
-        let client = self
-            .config
-            .connect(self.tls.clone())
-            .map_err(|e| ConnectError(words(&e)))?;
+        let client = match self.config.connect(self.tls.clone()) {
+            Ok(client) => {
+                *self.unreachable.lock() = None;
+                client
+            }
+            Err(e) => {
+                self.unreachable.lock().get_or_insert_with(Instant::now);
+                return Err(ConnectError(words(&e)));
+            }
+        };
         Ok(Connection {
             client,
             statements: HashMap::new(),
