@@ -23,6 +23,13 @@
 //! CPU time per call in this process and in the PostgreSQL server's processes (read from
 //! `/proc` when the server runs on this machine) and the share of the machine's CPUs busy, to
 //! show where a call's time goes.
+//!
+//! Baseline in the same run: PostgreSQL's own client. `pgbench` (libpq, `-M prepared`) runs the
+//! store's `SELECT` by id on the same server, database and keys, with as many clients as the
+//! store has threads, for the phase's length; its per-transaction log gives p50 and p99. The
+//! ratio of the store's p50 to libpq's is printed: what tokenward, the Rust driver and the pool
+//! add to the statement itself. `pgbench` is found beside the server (`TOKENWARD_POSTGRES_BIN`)
+//! or on `PATH`; without it that row is left out, saying so.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -42,6 +49,8 @@ const THREADS: [usize; 2] = [1, 4];
 /// The issue's goals for PostgreSQL at 4 threads.
 const GOAL_P50_US: f64 = 150.0;
 const GOAL_RATE: f64 = 10_000.0;
+/// The baseline's row: `pgbench` running the store's `SELECT`.
+const LIBPQ: &str = "libpq (pgbench), the store's SELECT";
 
 /// The columns `PostgresStore::get` reads, for the bare round trip beside it.
 const GET: &str = "SELECT id, hashed_secret, user_id::text, last_used, expires_at, created_at, \
@@ -433,6 +442,35 @@ fn main() {
         }
     }
 
+    // The baseline: PostgreSQL's own client on the store's SELECT, same server and keys.
+    let program = std::env::var("TOKENWARD_POSTGRES_BIN")
+        .ok()
+        .or_else(|| {
+            cluster.as_ref().and_then(|c| {
+                c.env
+                    .iter()
+                    .find(|(k, _)| k == "TOKENWARD_POSTGRES_BIN")
+                    .map(|(_, v)| v.clone())
+            })
+        })
+        .map_or_else(|| "pgbench".to_owned(), |bin| format!("{bin}/pgbench"));
+    let key_id = Token::parse(&runs[2].2[0])
+        .unwrap()
+        .id()
+        .as_str()
+        .to_owned();
+    let libpq_url = with_sslmode(&url, "disable", "bench_pgbench");
+    for threads in THREADS {
+        eprintln!("libpq (pgbench): {threads} clients");
+        match pgbench(&program, &libpq_url, &key_id, threads, length) {
+            Ok(measured) => rows.push((LIBPQ, threads, measured)),
+            Err(e) => {
+                notes.push(format!("libpq baseline not measured: {e}"));
+                break;
+            }
+        }
+    }
+
     // Where a PostgreSQL call's time goes: authenticate against the bare round trips on one
     // plain client (no pool, no check), one thread, measured in turn batch by batch.
     let mut runs = runs.into_iter().skip(2);
@@ -510,7 +548,11 @@ fn main() {
     for (name, threads, p) in &rows {
         println!(
             "| {name} | {threads} | {} | {} | {:.0}% |",
-            us_text(p.client_cpu_us),
+            if p.client_cpu_us.is_nan() {
+                "-".into()
+            } else {
+                us_text(p.client_cpu_us)
+            },
             p.server_cpu_us.map_or_else(|| "-".into(), us_text),
             100.0 * p.machine_busy
         );
@@ -550,6 +592,21 @@ fn main() {
     }
     println!("Refresh writes during the timed phases: {writes} (expected 0: every call a read)");
     println!();
+    let libpq_p50 = |threads: usize| {
+        rows.iter()
+            .find(|(name, t, _)| *name == LIBPQ && *t == threads)
+            .map(|(_, _, p)| p.quantile_us(0.5))
+    };
+    for (name, threads, p) in &rows {
+        // pgbench's connections are plain TCP: the store on plain TCP is its match.
+        if let (true, Some(base)) = (*name == "PostgresStore", libpq_p50(*threads)) {
+            println!(
+                "{name}, plain TCP, {threads} thread(s): p50 {:.2}x libpq's on the same SELECT",
+                p.quantile_us(0.5) / base
+            );
+        }
+    }
+    println!();
     let verdict = |met: bool| if met { "met" } else { "not met" };
     for (name, threads, p) in &rows {
         if !name.starts_with("PostgresStore") || *threads != 4 {
@@ -568,6 +625,76 @@ fn main() {
             verdict(p.rate >= GOAL_RATE)
         );
     }
+}
+
+/// `pgbench` (libpq, prepared statements) running the store's `SELECT` for one key, `clients`
+/// connections, for `length` rounded up to whole seconds: its log's latencies and its rate.
+/// `Err` says why it could not run.
+fn pgbench(
+    program: &str,
+    url: &str,
+    key_id: &str,
+    clients: usize,
+    length: StdDuration,
+) -> Result<Phase, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let script = dir.path().join("get.sql");
+    std::fs::write(&script, format!("{};\n", GET.replace("$1", ":id")))
+        .map_err(|e| e.to_string())?;
+    let seconds = length.as_secs_f64().ceil().max(1.0) as u64;
+    let machine_before = machine_ticks();
+    let out = Command::new(program)
+        .args(["--no-vacuum", "--protocol=prepared", "--log"])
+        .arg(format!("--log-prefix={}", dir.path().join("log").display()))
+        .arg(format!("--client={clients}"))
+        .arg(format!("--jobs={clients}"))
+        .arg(format!("--time={seconds}"))
+        .arg(format!("--define=id={key_id}"))
+        .arg(format!("--file={}", script.display()))
+        .arg(url)
+        .output()
+        .map_err(|e| format!("{program}: {e}"))?;
+    let machine_after = machine_ticks();
+    if !out.status.success() {
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    // Each line of a log: client, transaction, latency in µs, script, epoch seconds, µs.
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("log."))
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        for line in text.lines() {
+            let us: u64 = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(|| format!("pgbench log line {line:?}"))?;
+            latencies.push(u32::try_from(us * 1000).unwrap_or(u32::MAX));
+        }
+    }
+    if latencies.is_empty() {
+        return Err("pgbench logged no transaction".into());
+    }
+    latencies.sort_unstable();
+    let rate = latencies.len() as f64 / seconds as f64;
+    Ok(Phase {
+        latencies,
+        rate,
+        writes: 0,
+        client_cpu_us: f64::NAN,
+        server_cpu_us: None,
+        machine_busy: (machine_after.0 - machine_before.0) as f64
+            / (machine_after.1 - machine_before.1).max(1) as f64,
+    })
 }
 
 /// A PostgresStore on `url`, in the owned schema.

@@ -849,4 +849,20 @@ fn servers_in_separate_processes_share_one_postgres_database() {
         "{}",
         stdout(&refused[0])
     );
+
+    // Deleted through one process: the next check in another finds no key.
+    let created = all(vec![spawn(&["tokens", "create", "--name", "gone"])]);
+    assert!(created[0].status.success(), "{}", stderr(&created[0]));
+    let token = stdout(&created[0]).trim().to_owned();
+    let accepted = all(vec![spawn(&["verify", &token])]);
+    assert!(accepted[0].status.success(), "{}", stderr(&accepted[0]));
+    let removed = all(vec![spawn(&["tokens", "rm", "--delete", "gone"])]);
+    assert!(removed[0].status.success(), "{}", stderr(&removed[0]));
+    let refused = all(vec![spawn(&["verify", &token])]);
+    assert_eq!(refused[0].status.code(), Some(1));
+    assert!(
+        stdout(&refused[0]).contains("rejected: unknown_key"),
+        "{}",
+        stdout(&refused[0])
+    );
 }
