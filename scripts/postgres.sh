@@ -9,6 +9,9 @@
 #   scripts/postgres.sh stop              # stops it and removes the directory
 #   scripts/postgres.sh halt              # stops the server, keeping the cluster (fault tests)
 #   scripts/postgres.sh resume            # starts the halted cluster again
+#   scripts/postgres.sh freeze            # stops the server's processes (SIGSTOP): connections
+#                                         # stay open and nothing answers (fault tests)
+#   scripts/postgres.sh thaw              # lets them run again (SIGCONT)
 #
 # The cluster listens on a free TCP port of 127.0.0.1 only, accepts password (SCRAM) logins
 # only, with or without TLS (a certificate for 127.0.0.1 and localhost from a CA made here),
@@ -87,6 +90,7 @@ EOF
 
 stop() {
   [ -n "${TOKENWARD_POSTGRES_DIR:-}" ] && [ -d "$TOKENWARD_POSTGRES_DIR" ] || return 0
+  thaw >/dev/null 2>&1 || true # a frozen server would not hear the stop
   ctl -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$TOKENWARD_POSTGRES_DIR"
 }
@@ -99,10 +103,32 @@ resume() {
   ctl -l "$TOKENWARD_POSTGRES_DIR/server.log" -w -t 60 start >&2
 }
 
+# The postmaster's process id (postmaster.pid's first line).
+postmaster() {
+  head -n 1 "$TOKENWARD_POSTGRES_DIR/data/postmaster.pid"
+}
+
+freeze() {
+  # The postmaster first, so that it starts no process after its children are listed.
+  local main
+  main=$(postmaster)
+  kill -STOP "$main"
+  for pid in $(pgrep -P "$main"); do kill -STOP "$pid"; done
+}
+
+thaw() {
+  local main
+  main=$(postmaster)
+  for pid in $(pgrep -P "$main"); do kill -CONT "$pid"; done
+  kill -CONT "$main"
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   halt) halt ;;
   resume) resume ;;
-  *) echo "usage: $0 start|stop|halt|resume" >&2; exit 2 ;;
+  freeze) freeze ;;
+  thaw) thaw ;;
+  *) echo "usage: $0 start|stop|halt|resume|freeze|thaw" >&2; exit 2 ;;
 esac

@@ -14,8 +14,8 @@ use std::time::Duration as StdDuration;
 use common::postgres::{new_database, with_database};
 use tokenward::store::{PostgresMode, PostgresOptions, PostgresStore};
 use tokenward::{
-    Authority, Code, Coded, CreateTokenRequest, Error, KeyStore, LoginType, ManualClock, Settings,
-    Timestamp, User,
+    Authority, Code, Coded, CreateTokenRequest, Error, KeyStore, ListTokens, LoginType,
+    ManualClock, Settings, Timestamp, User,
 };
 
 const ALICE: &str = "6b1b2f2e-1b7b-4c8e-9f00-0a0b0c0d0e0f";
@@ -390,6 +390,58 @@ fn a_key_coder_wrote_authenticates_and_its_refresh_writes_only_coders_columns() 
         )
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidKey.name(), "{e}");
+
+    // The lifecycle on Coder's rows: list, get by name, expire, delete, a user's keys.
+    let count = |db: &mut postgres::Client, id: &str| -> i64 {
+        db.query_one("SELECT count(*) FROM api_keys WHERE id = $1", &[&id])
+            .unwrap()
+            .get(0)
+    };
+    let listed = authority
+        .list_tokens(&alice(), &ListTokens::default())
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|k| k.token_name.as_str())
+            .collect::<Vec<_>>(),
+        ["ci"]
+    );
+    let by_name = authority.get_token_by_name(&alice(), ALICE, "ci").unwrap();
+    assert_eq!(by_name.id, minted.key.id);
+    let minted_token = minted.token.expose().to_string();
+    authority.authenticate(&minted_token, "").unwrap();
+    authority.expire(&alice(), &minted.key.id).unwrap();
+    assert_eq!(
+        authority
+            .authenticate(&minted_token, "")
+            .unwrap_err()
+            .code(),
+        Code::Expired.name()
+    );
+    let expired: bool = db
+        .query_one(
+            "SELECT expires_at <= now() FROM api_keys WHERE id = $1",
+            &[&minted.key.id.as_str()],
+        )
+        .unwrap()
+        .get(0);
+    assert!(expired, "expiring keeps Coder's row, its expires_at now");
+    authority.delete(&alice(), &minted.key.id).unwrap();
+    assert_eq!(count(&mut db, minted.key.id.as_str()), 0);
+    assert_eq!(
+        authority
+            .authenticate(&minted_token, "")
+            .unwrap_err()
+            .code(),
+        Code::UnknownKey.name()
+    );
+    assert_eq!(authority.delete_user_keys(ALICE).unwrap(), 1);
+    assert_eq!(
+        count(&mut db, &id),
+        0,
+        "Coder's own session row went with them"
+    );
 }
 
 #[test]
@@ -586,6 +638,58 @@ fn a_server_that_stops_is_a_500_never_an_answer_and_is_used_again_when_back() {
         authority.authenticate(&token, "").unwrap_err().code(),
         Code::Expired.name()
     );
+}
+
+/// `f` on another thread, which must end within `limit`: a call that hangs fails the test
+/// instead of holding it.
+fn within<T: Send + 'static>(limit: StdDuration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    thread::spawn(move || sender.send(f()));
+    receiver
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("still waiting after {limit:?}: the call hangs"))
+}
+
+#[test]
+fn a_server_that_stops_answering_is_a_500_by_the_deadline_and_is_used_again_when_back() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let mut options = PostgresOptions::default();
+    options.statement_timeout = StdDuration::from_millis(500);
+    options.connect_timeout = StdDuration::from_secs(1);
+    let store = PostgresStore::open_with(&cluster.url(), options).unwrap();
+    let authority = Arc::new(Authority::new(Arc::new(store), Settings::default()).unwrap());
+    let minted = authority
+        .create_token(&alice(), &alice(), &named("ci"), "")
+        .unwrap();
+    let token = minted.token.expose().to_string();
+    authority.authenticate(&token, "").unwrap();
+
+    // Every process of the server stopped: its connections stay open, and nothing answers,
+    // not even the statement_timeout PostgreSQL would apply itself.
+    cluster.ctl(&["freeze"]);
+    for _ in 0..3 {
+        let (authority, presented) = (authority.clone(), token.clone());
+        // The deadline is 1.5 s (statement_timeout + 1 s) on a connection in the pool, 1 s
+        // for a new one; 20 s only says that the call came back at all.
+        let e = within(StdDuration::from_secs(20), move || {
+            authority.authenticate(&presented, "").unwrap_err()
+        });
+        assert_eq!(e.code(), Code::StoreIo.name(), "{e}");
+        assert_eq!(
+            tokenward::http::answer(&e, &Settings::default()).status,
+            500
+        );
+        assert!(!e.to_string().contains(&token[11..]), "{e}");
+    }
+
+    cluster.ctl(&["thaw"]);
+    let authority_again = authority.clone();
+    within(StdDuration::from_secs(20), move || {
+        authority_again.authenticate(&token, "").unwrap();
+    });
+    authority.expire(&alice(), &minted.key.id).unwrap();
 }
 
 #[test]

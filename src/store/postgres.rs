@@ -21,6 +21,10 @@
 //! encrypted but not authenticated; `verify-ca`, the certificate chain checked against the
 //! PEM file `sslrootcert` names; `verify-full`, and the name in the certificate against the
 //! host.
+//!
+//! Each pooled connection is a tokio-postgres client on a runtime of its own, driven by the
+//! calling thread ([`session`]): synchronous, as the `postgres` crate is, but with a deadline
+//! on every call, so a server that stops answering cannot hold a request for good.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -30,8 +34,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, Config, Row, Statement};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Config, Row, Statement};
+
+mod session;
+
+use session::{Failure, Session};
 
 use super::{KeyStore, KeyWithOwner, ListFilter, Owner};
 use crate::error::{Error, Operation, StoreError, StoreErrorKind};
@@ -213,7 +221,9 @@ pub struct PostgresOptions {
     /// the URL (libpq's parameter) sets it too.
     pub connect_timeout: Duration,
     /// Longest a statement may run (PostgreSQL's `statement_timeout`), so a hung database
-    /// cannot hang a request; past it the call fails as busy.
+    /// cannot hang a request; past it the call fails as busy. A server that does not answer
+    /// at all is given a second more, then the call fails as an I/O error and the connection
+    /// is dropped.
     pub statement_timeout: Duration,
     /// The schema to expect; `None` chooses from what the database holds.
     pub mode: Option<PostgresMode>,
@@ -254,6 +264,11 @@ pub struct PostgresStore {
 
 /// How long a call waits for a connection while the server cannot be reached.
 const WHILE_UNREACHABLE: Duration = Duration::from_millis(250);
+
+/// How much longer than its `statement_timeout` a call waits for the server's answer before
+/// the connection is given up: a server that stopped answering without closing it (frozen,
+/// or cut off by the network) would otherwise hold the call for good.
+const ANSWER_GRACE: Duration = Duration::from_secs(1);
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -298,7 +313,7 @@ impl PostgresStore {
         config.connect_timeout(options.connect_timeout);
         // Both bounds reach the server with the connection, so no statement outlives them.
         let timeout_ms = options.statement_timeout.as_millis().max(1);
-        config.options(&format!(
+        config.options(format!(
             "-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}"
         ));
         if config.get_application_name().is_none() {
@@ -311,13 +326,17 @@ impl PostgresStore {
         let manager = Manager {
             config,
             tls,
+            connect_timeout: options.connect_timeout,
+            // The server answers a statement by its statement_timeout; a second more covers
+            // the round trip. No answer by then: the server or the network is gone.
+            deadline: options.statement_timeout + ANSWER_GRACE,
             unreachable: unreachable.clone(),
         };
         // One connection made here, not through the pool, so that a server that cannot be
         // reached or trusted fails the open at once, saying why.
         let mut first = r2d2::ManageConnection::connect(&manager)
             .map_err(|e| fail(StoreErrorKind::Io, format!("cannot connect: {e}")))?;
-        let mode = prepare_schema(&mut first.client, options.mode)
+        let mode = prepare_schema(&mut first.session, options.mode)
             .map_err(|(kind, cause)| fail(kind, cause))?;
         drop(first);
         let pool = r2d2::Pool::builder()
@@ -386,14 +405,16 @@ impl PostgresStore {
     fn with<T>(
         &self,
         operation: Operation,
-        mut work: impl FnMut(&mut Connection) -> Result<T, postgres::Error>,
+        mut work: impl FnMut(&mut Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
         let mut retried = false;
         loop {
             let mut conn = self.connection(operation)?;
             match work(&mut conn) {
                 Ok(done) => return Ok(done),
-                Err(_) if !retried && operation != Operation::Insert && conn.client.is_closed() => {
+                Err(_)
+                    if !retried && operation != Operation::Insert && conn.session.is_closed() =>
+                {
                     // Dropped here: the pool sees it broken and opens a new one.
                     retried = true;
                 }
@@ -403,8 +424,8 @@ impl PostgresStore {
     }
 
     /// The store error for the database's `error`.
-    fn failure(&self, operation: Operation, error: &postgres::Error) -> Error {
-        let kind = match error.code().map(|c| c.code()) {
+    fn failure(&self, operation: Operation, error: &Failure) -> Error {
+        let kind = match error.code() {
             // query_canceled (statement_timeout), lock_not_available (lock_timeout).
             Some("57014" | "55P03") => StoreErrorKind::Busy,
             Some(code) if code.starts_with("23") => StoreErrorKind::Constraint,
@@ -428,7 +449,7 @@ impl PostgresStore {
     ) -> Result<Vec<ApiKey>, Error> {
         let rows = self.with(operation, |conn| {
             let statement = conn.statement(sql)?;
-            conn.client.query(&statement, params)
+            conn.session.query(&statement, params)
         })?;
         rows.iter()
             .map(|row| decode(row).map_err(|e| self.corrupt(operation, e)))
@@ -443,7 +464,7 @@ impl PostgresStore {
     ) -> Result<Option<Arc<ApiKey>>, Error> {
         let row = self.with(operation, |conn| {
             let statement = conn.statement(sql)?;
-            conn.client.query_opt(&statement, params)
+            conn.session.query_opt(&statement, params)
         })?;
         row.map(|row| {
             decode(&row)
@@ -461,7 +482,7 @@ impl PostgresStore {
     ) -> Result<u64, Error> {
         self.with(operation, |conn| {
             let statement = conn.statement(sql)?;
-            conn.client.execute(&statement, params)
+            conn.session.execute(&statement, params)
         })
     }
 
@@ -470,7 +491,7 @@ impl PostgresStore {
         self.with(Operation::Insert, |conn| {
             let statement = conn.statement(NAME_TAKEN)?;
             let row = conn
-                .client
+                .session
                 .query_opt(&statement, &[&key.user_id, &key.token_name])?;
             Ok(row.is_some())
         })
@@ -494,7 +515,7 @@ impl KeyStore for PostgresStore {
         let ip_address = key.ip_address.to_string();
         let mut conn = self.connection(Operation::Insert)?;
         let inserted = conn.statement(INSERT).and_then(|statement| {
-            conn.client.execute(
+            conn.session.execute(
                 &statement,
                 &[
                     &key.id.as_str(),
@@ -562,7 +583,7 @@ impl KeyStore for PostgresStore {
         }
         let row = self.with(Operation::Get, |conn| {
             let statement = conn.statement(GET_WITH_OWNER)?;
-            conn.client.query_opt(&statement, &[&id.as_str()])
+            conn.session.query_opt(&statement, &[&id.as_str()])
         })?;
         let Some(row) = row else {
             return Ok(None);
@@ -722,9 +743,9 @@ fn parse_url(url: &str) -> Result<(Config, Tls, Option<PostgresMode>), Error> {
         invalid(words(&e))
     })?;
     config.ssl_mode(match tls {
-        Tls::Disable => postgres::config::SslMode::Disable,
-        Tls::Unverified { required: false } => postgres::config::SslMode::Prefer,
-        _ => postgres::config::SslMode::Require,
+        Tls::Disable => tokio_postgres::config::SslMode::Disable,
+        Tls::Unverified { required: false } => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
     });
     if config.get_hosts().is_empty() {
         config.host("localhost");
@@ -915,9 +936,9 @@ pub fn postgres_target(url: &str) -> String {
 /// `host:port/database` of `config`, for errors: never the password.
 fn describe(config: &Config) -> String {
     let host = match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(host)) => host.clone(),
+        Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
         #[cfg(unix)]
-        Some(postgres::config::Host::Unix(path)) => path.display().to_string(),
+        Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
         None => "localhost".into(),
     };
     let port = config.get_ports().first().copied().unwrap_or(5432);
@@ -959,14 +980,14 @@ type SchemaFailure = (StoreErrorKind, String);
 /// Chooses the mode from what the database holds (or checks the one forced), creates the
 /// owned schema when it is missing, and checks the columns tokenward uses.
 fn prepare_schema(
-    client: &mut Client,
+    client: &mut Session,
     forced: Option<PostgresMode>,
 ) -> Result<PostgresMode, SchemaFailure> {
-    let io = |e: postgres::Error| (StoreErrorKind::Io, words(&e));
+    let io = |e: Failure| (StoreErrorKind::Io, words(&e));
     // The three tables in one statement, so in one snapshot: another server creating the
     // owned schema right now is seen before or after, never halfway.
     let row = client
-        .query_one(
+        .query_one_sql(
             "SELECT bool_or(tablename = 'schema_migrations'), \
                     bool_or(tablename = 'tokenward_schema'), \
                     bool_or(tablename = 'api_keys') \
@@ -1017,11 +1038,26 @@ fn prepare_schema(
 
 /// Creates the owned schema unless it is there, under a lock so that servers opening an empty
 /// database at once create it once; refuses a schema newer than this code.
-fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
-    let io = |e: postgres::Error| (StoreErrorKind::Io, words(&e));
-    let mut transaction = client.transaction().map_err(io)?;
-    transaction
-        .execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
+fn create_owned(client: &mut Session) -> Result<(), SchemaFailure> {
+    let io = |e: Failure| (StoreErrorKind::Io, words(&e));
+    client.batch_execute("BEGIN").map_err(io)?;
+    let created = create_owned_in_transaction(client);
+    // On failure the connection is dropped by the caller with the store; ROLLBACK anyway, so
+    // the lock goes at once.
+    let end = if created.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = client.batch_execute(end).map_err(io);
+    created.and(ended)
+}
+
+/// [`create_owned`]'s work, inside its transaction.
+fn create_owned_in_transaction(client: &mut Session) -> Result<(), SchemaFailure> {
+    let io = |e: Failure| (StoreErrorKind::Io, words(&e));
+    client
+        .query_sql("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])
         .map_err(io)?;
     // Asked of pg_tables, under this statement's snapshot: `to_regclass` reads the catalog
     // cache, which may not yet show a schema another server committed while we waited.
@@ -1031,13 +1067,13 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
              WHERE schemaname = current_schema() AND tablename = '{name}')"
         )
     };
-    let has: bool = transaction
-        .query_one(&table("tokenward_schema"), &[])
+    let has: bool = client
+        .query_one_sql(&table("tokenward_schema"), &[])
         .map_err(io)?
         .get(0);
     if has {
-        let version: i32 = transaction
-            .query_one("SELECT max(version) FROM tokenward_schema", &[])
+        let version: i32 = client
+            .query_one_sql("SELECT max(version) FROM tokenward_schema", &[])
             .map_err(io)?
             .get::<_, Option<i32>>(0)
             .unwrap_or(0);
@@ -1049,9 +1085,10 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
                 ),
             ));
         }
+        Ok(())
     } else {
-        let has_api_keys: bool = transaction
-            .query_one(&table("api_keys"), &[])
+        let has_api_keys: bool = client
+            .query_one_sql(&table("api_keys"), &[])
             .map_err(io)?
             .get(0);
         if has_api_keys {
@@ -1060,20 +1097,19 @@ fn create_owned(client: &mut Client) -> Result<(), SchemaFailure> {
                 "mode owned: an api_keys table tokenward did not create is already there".into(),
             ));
         }
-        transaction.batch_execute(&owned_schema()).map_err(io)?;
+        client.batch_execute(&owned_schema()).map_err(io)
     }
-    transaction.commit().map_err(io)
 }
 
 /// Refuses a `table` whose columns differ from `expected` (those tokenward reads; others may
 /// be there), naming each difference.
 fn check_columns(
-    client: &mut Client,
+    client: &mut Session,
     table: &str,
     expected: &[(&str, &str)],
 ) -> Result<(), SchemaFailure> {
     let rows = client
-        .query(
+        .query_sql(
             "SELECT column_name::text, udt_name::text FROM information_schema.columns \
              WHERE table_name = $1 AND table_schema = current_schema()",
             &[&table],
@@ -1106,17 +1142,17 @@ fn check_columns(
 
 /// A pooled connection and the statements prepared on it.
 struct Connection {
-    client: Client,
+    session: Session,
     statements: HashMap<String, Statement>,
 }
 
 impl Connection {
     /// `sql` prepared on this connection, once.
-    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, Failure> {
         if let Some(statement) = self.statements.get(sql) {
             return Ok(statement.clone());
         }
-        let statement = self.client.prepare(sql)?;
+        let statement = self.session.prepare(sql)?;
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
@@ -1126,6 +1162,10 @@ impl Connection {
 struct Manager {
     config: Config,
     tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// The longest a new connection's handshake may take.
+    connect_timeout: Duration,
+    /// The longest any call may wait for the server's answer.
+    deadline: Duration,
     /// Shared with the store: since when connecting has failed.
     unreachable: Arc<Mutex<Option<Instant>>>,
 }
@@ -1147,10 +1187,16 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectError;
 
     fn connect(&self) -> Result<Connection, ConnectError> {
-        let client = match self.config.connect(self.tls.clone()) {
-            Ok(client) => {
+        let connected = Session::connect(
+            &self.config,
+            self.tls.clone(),
+            self.connect_timeout,
+            self.deadline,
+        );
+        let session = match connected {
+            Ok(session) => {
                 *self.unreachable.lock() = None;
-                client
+                session
             }
             Err(e) => {
                 self.unreachable.lock().get_or_insert_with(Instant::now);
@@ -1158,20 +1204,17 @@ impl r2d2::ManageConnection for Manager {
             }
         };
         Ok(Connection {
-            client,
+            session,
             statements: HashMap::new(),
         })
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), ConnectError> {
-        conn.client
-            .simple_query("")
-            .map(|_| ())
-            .map_err(|e| ConnectError(words(&e)))
+        conn.session.ping().map_err(|e| ConnectError(words(&e)))
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
-        conn.client.is_closed()
+        conn.session.is_broken()
     }
 }
 
