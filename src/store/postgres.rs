@@ -258,12 +258,17 @@ pub struct PostgresStore {
     pool: r2d2::Pool<Manager>,
     mode: PostgresMode,
     target: String,
+    /// The longest a call waits for a connection while connecting has not failed.
+    connect_timeout: Duration,
     /// Since when the last connection attempts failed; `None` once one succeeds.
     unreachable: Arc<Mutex<Option<Instant>>>,
 }
 
 /// How long a call waits for a connection while the server cannot be reached.
 const WHILE_UNREACHABLE: Duration = Duration::from_millis(250);
+
+/// How often a call waiting for a connection looks whether connecting has begun to fail.
+const CONNECT_SLICE: Duration = Duration::from_millis(50);
 
 /// How much longer than its `statement_timeout` a call waits for the server's answer before
 /// the connection is given up: a server that stopped answering without closing it (frozen,
@@ -363,6 +368,7 @@ impl PostgresStore {
             pool,
             mode,
             target,
+            connect_timeout: options.connect_timeout,
             unreachable,
         })
     }
@@ -382,19 +388,32 @@ impl PostgresStore {
         // While the server cannot be reached, a call waits a moment for a connection rather
         // than the whole connect timeout, so an outage answers every request at once (a 500)
         // instead of holding each for seconds. A connection made in that moment ends it.
-        let gotten = if self.unreachable.lock().is_some() {
-            self.pool.get_timeout(WHILE_UNREACHABLE)
-        } else {
-            self.pool.get()
-        };
-        gotten.map_err(|e| {
-            StoreError::new(
-                StoreErrorKind::Io,
-                operation,
-                format!("{}: cannot connect: {e}", self.target),
-            )
-            .into()
-        })
+        // The pool retries a failed connect until its timeout, so the wait is taken in
+        // slices, and the first connect that fails (the server just went down) ends it too.
+        let give_up = Instant::now() + self.connect_timeout;
+        loop {
+            let unreachable = self.unreachable.lock().is_some();
+            let slice = if unreachable {
+                WHILE_UNREACHABLE
+            } else {
+                give_up
+                    .saturating_duration_since(Instant::now())
+                    .min(CONNECT_SLICE)
+            };
+            match self.pool.get_timeout(slice) {
+                Ok(connection) => return Ok(connection),
+                Err(e) if unreachable || Instant::now() >= give_up => {
+                    return Err(StoreError::new(
+                        StoreErrorKind::Io,
+                        operation,
+                        format!("{}: cannot connect: {e}", self.target),
+                    )
+                    .into());
+                }
+                // Every connection busy, or one still being made: wait on.
+                Err(_) => {}
+            }
+        }
     }
 
     /// Runs `work` on a pooled connection; a failure is the store error of `operation`.
