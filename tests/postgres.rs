@@ -986,6 +986,46 @@ fn tls_is_libpqs_sslmode_with_the_servers_certificate_verified_against_sslrootce
     assert!(e.to_string().contains("no certificate"), "{e}");
 }
 
+/// How many values `api_key_scope` has in the database `url`.
+fn enum_size(url: &str) -> usize {
+    let row = client(url)
+        .query_one(
+            "SELECT count(*) FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid \
+             WHERE t.typname = 'api_key_scope'",
+            &[],
+        )
+        .unwrap();
+    usize::try_from(row.get::<_, i64>(0)).unwrap()
+}
+
+#[test]
+fn any_scope_the_other_stores_keep_is_kept_in_an_owned_database_and_refused_by_coders() {
+    // Coder's enum lists every RBAC pair, the owned schema starts with the public scopes;
+    // the memory and SQLite stores keep any stored scope name.
+    let view_insights = tokenward::Scope::from_db("template:view_insights").unwrap();
+    let mut key = common::key(1, ALICE, LoginType::Token, "one", "2026-04-01T00:00:00Z");
+    key.scopes = vec![view_insights.clone(), tokenward::Scope::all()];
+
+    let Some(url) = new_database() else { return };
+    let owned = PostgresStore::open(&url).unwrap();
+    owned.insert(&key).unwrap();
+    assert_eq!(*owned.get(&key.id).unwrap().unwrap(), key);
+    assert_eq!(enum_size(&url), tokenward::Scope::PUBLIC.len() + 1);
+    // Another key with it: the enum already has it.
+    let mut again = common::key(2, ALICE, LoginType::Token, "two", "2026-04-01T00:00:00Z");
+    again.scopes = vec![view_insights.clone()];
+    owned.insert(&again).unwrap();
+    assert_eq!(enum_size(&url), tokenward::Scope::PUBLIC.len() + 1);
+
+    // Coder's database is never altered: a scope its enum lacks is refused.
+    let Some(url) = coder_database() else { return };
+    let coder = PostgresStore::open(&url).unwrap();
+    let e = coder.insert(&key).unwrap_err();
+    assert_eq!(e.code(), Code::InvalidKey.name(), "{e}");
+    assert!(e.to_string().contains("api_key_scope"), "{e}");
+    assert_eq!(enum_size(&url), tokenward::Scope::PUBLIC.len());
+}
+
 #[test]
 fn values_the_columns_do_not_take_are_refused_as_invalid_keys() {
     let Some(url) = new_database() else { return };
@@ -996,12 +1036,14 @@ fn values_the_columns_do_not_take_are_refused_as_invalid_keys() {
     let e = store.insert(&key(1, "jane")).unwrap_err();
     assert_eq!(e.code(), Code::InvalidKey.name());
     assert!(e.to_string().contains("UUID"), "{e}");
-    // A scope Coder may store elsewhere, but not in this database's api_key_scope enum.
+    // A name that is no scope at all (only deserializing makes one) is not added to the
+    // enum: the insert refuses it, and the enum is as it was.
     let mut odd = key(2, ALICE);
-    odd.scopes = vec![tokenward::Scope::from_db("workspace:frobnicate").unwrap()];
+    odd.scopes = vec![serde_json::from_str("\"workspace:read'); --\"").unwrap()];
     let e = store.insert(&odd).unwrap_err();
     assert_eq!(e.code(), Code::InvalidKey.name());
     assert!(e.to_string().contains("api_key_scope"), "{e}");
+    assert_eq!(enum_size(&url), tokenward::Scope::PUBLIC.len());
     // Neither left a row behind.
     assert!(
         store

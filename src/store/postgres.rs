@@ -533,6 +533,9 @@ impl KeyStore for PostgresStore {
         let allow_list: Vec<String> = key.allow_list.iter().map(|e| e.to_string()).collect();
         let ip_address = key.ip_address.to_string();
         let mut conn = self.connection(Operation::Insert)?;
+        if self.mode == PostgresMode::Owned {
+            add_scopes(&mut conn.session, &scopes);
+        }
         let inserted = conn.statement(INSERT).and_then(|statement| {
             conn.session.execute(
                 &statement,
@@ -1117,6 +1120,24 @@ fn create_owned_in_transaction(client: &mut Session) -> Result<(), SchemaFailure
             ));
         }
         client.batch_execute(&owned_schema()).map_err(io)
+    }
+}
+
+/// Adds to the owned schema's `api_key_scope` enum each of `scopes` it lacks. The enum starts
+/// with the public scopes; Coder's lists every pair its RBAC policy defines, and the other
+/// stores keep any of those ([`Scope::is_stored_name`]), so an owned database takes them as
+/// they come. A name that is not a stored scope is left for the insert to refuse. Errors are
+/// left to the insert too: a value another server added at the same moment is there anyway,
+/// and one that could not be added makes the insert fail, saying which column.
+fn add_scopes(session: &mut Session, scopes: &[&str]) {
+    for scope in scopes {
+        if Scope::PUBLIC.contains(scope) || !Scope::is_stored_name(scope) {
+            continue;
+        }
+        // A stored scope name is `[a-z_]+:([a-z_]+|\*)`: nothing in it needs quoting.
+        let _ = session.batch_execute(&format!(
+            "ALTER TYPE api_key_scope ADD VALUE IF NOT EXISTS '{scope}'"
+        ));
     }
 }
 
