@@ -605,8 +605,37 @@ fn a_server_that_stops_is_a_500_never_an_answer_and_is_used_again_when_back() {
         .create_token(&alice(), &alice(), &named("ci"), "")
         .unwrap();
     let token = minted.token.expose().to_string();
+    // Several connections in the pool, all of which a stop will leave dead.
+    let fill_pool = || {
+        let busy = Barrier::new(4);
+        thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    busy.wait();
+                    for _ in 0..50 {
+                        authority.authenticate(&token, "").unwrap();
+                    }
+                });
+            }
+        });
+        let pooled: i64 = client(&url)
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tokenward'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        assert!(pooled >= 2, "{pooled} connections in the pool");
+    };
+
+    // A restart between two checks: the next check meets only dead connections at first,
+    // and works.
+    fill_pool();
+    cluster.ctl(&["halt"]);
+    cluster.ctl(&["resume"]);
     authority.authenticate(&token, "").unwrap();
 
+    fill_pool();
     cluster.ctl(&["halt"]);
     for n in 0..4 {
         let started = std::time::Instant::now();
@@ -629,7 +658,8 @@ fn a_server_that_stops_is_a_500_never_an_answer_and_is_used_again_when_back() {
     assert!(e.to_string().contains("cannot connect"), "{e}");
 
     cluster.ctl(&["resume"]);
-    // The pool's connections died with the server; the first check after it is back works.
+    // The pool's connections died with the server; the first check after it is back works,
+    // however many of them it meets first.
     authority.authenticate(&token, "").unwrap();
     authority.expire(&alice(), &minted.key.id).unwrap();
     assert_eq!(

@@ -260,6 +260,8 @@ pub struct PostgresStore {
     target: String,
     /// The longest a call waits for a connection while connecting has not failed.
     connect_timeout: Duration,
+    /// The pool's size: how many dead connections a call may meet after a restart.
+    max_connections: u32,
     /// Since when the last connection attempts failed; `None` once one succeeds.
     unreachable: Arc<Mutex<Option<Instant>>>,
 }
@@ -269,6 +271,9 @@ const WHILE_UNREACHABLE: Duration = Duration::from_millis(250);
 
 /// How often a call waiting for a connection looks whether connecting has begun to fail.
 const CONNECT_SLICE: Duration = Duration::from_millis(50);
+
+/// A timeout too long to reach: a year.
+const FOREVER: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// How much longer than its `statement_timeout` a call waits for the server's answer before
 /// the connection is given up: a server that stopped answering without closing it (frozen,
@@ -334,7 +339,7 @@ impl PostgresStore {
             connect_timeout: options.connect_timeout,
             // The server answers a statement by its statement_timeout; a second more covers
             // the round trip. No answer by then: the server or the network is gone.
-            deadline: options.statement_timeout + ANSWER_GRACE,
+            deadline: options.statement_timeout.saturating_add(ANSWER_GRACE),
             unreachable: unreachable.clone(),
         };
         // One connection made here, not through the pool, so that a server that cannot be
@@ -369,6 +374,7 @@ impl PostgresStore {
             mode,
             target,
             connect_timeout: options.connect_timeout,
+            max_connections: options.max_connections.max(1),
             unreachable,
         })
     }
@@ -390,7 +396,10 @@ impl PostgresStore {
         // instead of holding each for seconds. A connection made in that moment ends it.
         // The pool retries a failed connect until its timeout, so the wait is taken in
         // slices, and the first connect that fails (the server just went down) ends it too.
-        let give_up = Instant::now() + self.connect_timeout;
+        let now = Instant::now();
+        let give_up = now
+            .checked_add(self.connect_timeout)
+            .unwrap_or(now + FOREVER);
         loop {
             let unreachable = self.unreachable.lock().is_some();
             let slice = if unreachable {
@@ -402,7 +411,12 @@ impl PostgresStore {
             };
             match self.pool.get_timeout(slice) {
                 Ok(connection) => return Ok(connection),
-                Err(e) if unreachable || Instant::now() >= give_up => {
+                // The slice in which a connect failed carries its cause: answered with it.
+                Err(e)
+                    if unreachable
+                        || self.unreachable.lock().is_some()
+                        || Instant::now() >= give_up =>
+                {
                     return Err(StoreError::new(
                         StoreErrorKind::Io,
                         operation,
@@ -419,23 +433,25 @@ impl PostgresStore {
     /// Runs `work` on a pooled connection; a failure is the store error of `operation`.
     ///
     /// A connection the server closed while it sat in the pool (a restart) fails its first
-    /// statement; every operation but `insert` is idempotent, so it is run once more on a new
+    /// statement; every operation but `insert` is idempotent, so it is run again on another
     /// connection, and a restarted server costs no request an error.
     fn with<T>(
         &self,
         operation: Operation,
         mut work: impl FnMut(&mut Connection) -> Result<T, Failure>,
     ) -> Result<T, Error> {
-        let mut retried = false;
+        // After a restart every idle connection in the pool is dead: each is tried in turn,
+        // and the last try is on a new one.
+        let mut tries = self.max_connections.saturating_add(1);
         loop {
             let mut conn = self.connection(operation)?;
             match work(&mut conn) {
                 Ok(done) => return Ok(done),
                 Err(_)
-                    if !retried && operation != Operation::Insert && conn.session.is_closed() =>
+                    if tries > 1 && operation != Operation::Insert && conn.session.is_closed() =>
                 {
                     // Dropped here: the pool sees it broken and opens a new one.
-                    retried = true;
+                    tries -= 1;
                 }
                 Err(e) => return Err(self.failure(operation, &e)),
             }
@@ -533,9 +549,10 @@ impl KeyStore for PostgresStore {
         let allow_list: Vec<String> = key.allow_list.iter().map(|e| e.to_string()).collect();
         let ip_address = key.ip_address.to_string();
         let mut conn = self.connection(Operation::Insert)?;
-        if self.mode == PostgresMode::Owned {
-            add_scopes(&mut conn.session, &scopes);
-        }
+        let not_added = match self.mode {
+            PostgresMode::Owned => add_scopes(&mut conn.session, &scopes),
+            PostgresMode::Coder => None,
+        };
         let inserted = conn.statement(INSERT).and_then(|statement| {
             conn.session.execute(
                 &statement,
@@ -588,9 +605,12 @@ impl KeyStore for PostgresStore {
             (Some("22P02"), _) if !uuid_shaped(&key.user_id) => Err(Error::InvalidKey(
                 "user_id must be a UUID in PostgreSQL (the type of Coder's users.id)".into(),
             )),
-            (Some("22P02"), _) => Err(Error::InvalidKey(
-                "a scope is not in this database's api_key_scope enum".into(),
-            )),
+            (Some("22P02"), _) => Err(Error::InvalidKey(match not_added {
+                Some(why) => format!(
+                    "a scope is not in this database's api_key_scope enum (adding it: {why})"
+                ),
+                None => "a scope is not in this database's api_key_scope enum".into(),
+            })),
             _ => Err(self.failure(Operation::Insert, &error)),
         }
     }
@@ -1126,19 +1146,24 @@ fn create_owned_in_transaction(client: &mut Session) -> Result<(), SchemaFailure
 /// Adds to the owned schema's `api_key_scope` enum each of `scopes` it lacks. The enum starts
 /// with the public scopes; Coder's lists every pair its RBAC policy defines, and the other
 /// stores keep any of those ([`Scope::is_stored_name`]), so an owned database takes them as
-/// they come. A name that is not a stored scope is left for the insert to refuse. Errors are
-/// left to the insert too: a value another server added at the same moment is there anyway,
-/// and one that could not be added makes the insert fail, saying which column.
-fn add_scopes(session: &mut Session, scopes: &[&str]) {
+/// they come. A name that is not a stored scope is left for the insert to refuse. A failure
+/// is not the insert's end (another server may have added the value at the same moment):
+/// its words are returned, for the insert's error if the value is still missing.
+fn add_scopes(session: &mut Session, scopes: &[&str]) -> Option<String> {
+    let mut failed = None;
     for scope in scopes {
         if Scope::PUBLIC.contains(scope) || !Scope::is_stored_name(scope) {
             continue;
         }
         // A stored scope name is `[a-z_]+:([a-z_]+|\*)`: nothing in it needs quoting.
-        let _ = session.batch_execute(&format!(
+        let added = session.batch_execute(&format!(
             "ALTER TYPE api_key_scope ADD VALUE IF NOT EXISTS '{scope}'"
         ));
+        if let Err(e) = added {
+            failed.get_or_insert_with(|| words(&e));
+        }
     }
+    failed
 }
 
 /// Refuses a `table` whose columns differ from `expected` (those tokenward reads; others may

@@ -14,6 +14,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
+use tokio::task::JoinHandle;
 use tokio_postgres::tls::MakeTlsConnect;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Config, Row, SimpleQueryMessage, Socket, Statement};
@@ -78,19 +79,34 @@ impl From<tokio_postgres::Error> for Failure {
 
 /// A connection and the runtime that drives it.
 pub(super) struct Session {
-    // Dropped in this order: the client, then the runtime, which drops the task that owns the
-    // socket without waiting for it.
-    client: Client,
-    runtime: Runtime,
+    /// `Some` until the session is dropped ([`Session::drop`] takes them, to close in order).
+    client: Option<Client>,
+    runtime: Option<Runtime>,
+    /// The task that owns the socket: the connection's reading and writing.
+    driver: Option<JoinHandle<()>>,
     /// The longest any call may wait for the server.
     deadline: Duration,
     /// A call outlived its deadline: the connection's state is unknown, it is not used again.
     abandoned: bool,
 }
 
+/// How long closing a connection waits for its goodbye (`Terminate`) to be written.
+const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
+/// A runtime for one connection: the calling thread drives it. A host name is looked up on
+/// a thread of its own (tokio's blocking pool), at most one.
+fn runtime() -> Result<Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .max_blocking_threads(1)
+        .build()
+        .map_err(Failure::Runtime)
+}
+
 impl Session {
-    /// Connects, the handshake (TCP, TLS, authentication) bounded by `connect_timeout`; each
-    /// later call is bounded by `deadline`.
+    /// Connects, the handshake (host name lookup, TCP, TLS, authentication) bounded by
+    /// `connect_timeout`; each later call is bounded by `deadline`.
     pub(super) fn connect<T>(
         config: &Config,
         tls: T,
@@ -101,25 +117,29 @@ impl Session {
         T: MakeTlsConnect<Socket> + 'static + Send,
         T::Stream: Send,
     {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(Failure::Runtime)?;
+        let runtime = runtime()?;
         // The timer is made inside the runtime (an async block), which it needs.
         let connected = runtime
             .block_on(async { tokio::time::timeout(connect_timeout, config.connect(tls)).await });
         let (client, connection) = match connected {
-            Ok(result) => result?,
-            Err(_) => return Err(Failure::NoAnswer(connect_timeout)),
+            Ok(Ok(connected)) => connected,
+            failed => {
+                // Without waiting for a host name lookup that may still be running.
+                runtime.shutdown_background();
+                return Err(match failed {
+                    Ok(Err(e)) => Failure::Postgres(e),
+                    _ => Failure::NoAnswer(connect_timeout),
+                });
+            }
         };
         // Runs whenever the runtime does: inside each call's `block_on`.
-        runtime.spawn(async move {
+        let driver = runtime.spawn(async move {
             let _ = connection.await;
         });
         Ok(Session {
-            client,
-            runtime,
+            client: Some(client),
+            runtime: Some(runtime),
+            driver: Some(driver),
             deadline,
             abandoned: false,
         })
@@ -135,12 +155,14 @@ impl Session {
             runtime,
             deadline,
             abandoned,
+            ..
         } = self;
-        if *abandoned {
-            return Err(Failure::NoAnswer(*deadline));
-        }
-        let work = work(client);
         let deadline = *deadline;
+        let (Some(client), Some(runtime), false) = (client.as_ref(), runtime.as_ref(), *abandoned)
+        else {
+            return Err(Failure::NoAnswer(deadline));
+        };
+        let work = work(client);
         match runtime.block_on(async { tokio::time::timeout(deadline, work).await }) {
             Ok(result) => result.map_err(Failure::Postgres),
             Err(_) => {
@@ -152,13 +174,13 @@ impl Session {
 
     /// Whether the connection can no longer be used: closed by the server, or abandoned.
     pub(super) fn is_broken(&self) -> bool {
-        self.abandoned || self.client.is_closed()
+        self.abandoned || self.client.as_ref().is_none_or(Client::is_closed)
     }
 
     /// Whether the server closed the connection (not abandoned: a call may be tried again on
     /// another connection at once).
     pub(super) fn is_closed(&self) -> bool {
-        !self.abandoned && self.client.is_closed()
+        !self.abandoned && self.client.as_ref().is_none_or(Client::is_closed)
     }
 
     pub(super) fn prepare(&mut self, sql: &str) -> Result<Statement, Failure> {
@@ -216,5 +238,27 @@ impl Session {
     pub(super) fn ping(&mut self) -> Result<(), Failure> {
         self.run(|c| c.simple_query(""))
             .map(|_: Vec<SimpleQueryMessage>| ())
+    }
+}
+
+impl Drop for Session {
+    /// Says goodbye to the server (its `Terminate`, written within [`CLOSE_WAIT`]), then
+    /// closes the socket. Nothing here waits on a server that does not answer, nor on a host
+    /// name lookup still running.
+    fn drop(&mut self) {
+        // Dropping the client queues its Terminate; the driver writes it and ends.
+        drop(self.client.take());
+        let Some(runtime) = self.runtime.take() else {
+            return;
+        };
+        // On a thread of another tokio runtime (a store dropped in async code) a runtime
+        // cannot be driven: the socket is closed without the goodbye.
+        let in_tokio = tokio::runtime::Handle::try_current().is_ok();
+        if let (Some(driver), false, false) = (self.driver.take(), self.abandoned, in_tokio) {
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(CLOSE_WAIT, driver).await;
+            });
+        }
+        runtime.shutdown_background();
     }
 }
