@@ -103,7 +103,20 @@ fn coder_schema() -> String {
         CREATE INDEX idx_api_keys_user ON api_keys USING btree (user_id);
         CREATE INDEX api_keys_last_used_idx ON api_keys USING btree (last_used DESC);
         CREATE UNIQUE INDEX idx_api_key_name ON api_keys USING btree (user_id, token_name)
-            WHERE (login_type = 'token'::login_type);",
+            WHERE (login_type = 'token'::login_type);
+        CREATE FUNCTION insert_apikey_fail_if_user_deleted() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+        BEGIN
+            IF (NEW.user_id IS NOT NULL) THEN
+                IF (SELECT deleted FROM users WHERE id = NEW.user_id LIMIT 1) THEN
+                    RAISE EXCEPTION 'Cannot create API key for deleted user';
+                END IF;
+            END IF;
+            RETURN NEW;
+        END;
+        $$;
+        CREATE TRIGGER trigger_insert_apikeys BEFORE INSERT ON api_keys
+            FOR EACH ROW EXECUTE FUNCTION insert_apikey_fail_if_user_deleted();",
         scopes.join(", ")
     )
 }
@@ -763,8 +776,8 @@ fn coder_user_with_key(
         "INSERT INTO users (id, email, username, hashed_password, created_at, updated_at, status,
              login_type, deleted)
          VALUES ($1::text::uuid, $1 || '@example.com', $1, '', now(), now(),
-             $2::text::user_status, $3::text::login_type, $4)",
-        &[&user, &status, &login_type, &deleted],
+             $2::text::user_status, $3::text::login_type, false)",
+        &[&user, &status, &login_type],
     )
     .unwrap();
     let (id, secret, hash) = python_token();
@@ -775,6 +788,13 @@ fn coder_user_with_key(
              now() - interval '2 hours', now() + interval '20 hours', now() - interval '4 hours',
              now() - interval '4 hours', $4::text::login_type, '{coder:all}', '', '{*:*}')",
         &[&id, &hash, &user, &login_type],
+    )
+    .unwrap();
+    // Deleted after its key was made (trigger_insert_apikeys refuses a key for a deleted
+    // user): the race Coder's open PR #28634 closes.
+    db.execute(
+        "UPDATE users SET deleted = $2 WHERE id = $1::text::uuid",
+        &[&user, &deleted],
     )
     .unwrap();
     (format!("{id}-{secret}"), id)
@@ -889,6 +909,23 @@ fn in_coders_database_the_owner_is_checked_as_coders_middleware_does() {
         assert_eq!(checked.key.user_id, user(n));
         assert!(last_used_moved(&mut db, &id));
     }
+
+    // Coder's trigger refuses a key for a deleted user: a database rule, not an I/O error.
+    db.execute(
+        "UPDATE users SET deleted = true WHERE id = $1::text::uuid",
+        &[&user(1)],
+    )
+    .unwrap();
+    let gone = User::new(user(1), &[]);
+    let e = authority
+        .create_token(&gone, &gone, &named("late"), "")
+        .unwrap_err();
+    assert_eq!(e.code(), Code::StoreConstraint.name(), "{e}");
+    assert!(
+        e.to_string()
+            .contains("Cannot create API key for deleted user"),
+        "{e}"
+    );
 
     // Without a users table to read, Coder mode is refused at open, naming it.
     let bare = new_database().unwrap();

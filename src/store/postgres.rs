@@ -464,6 +464,9 @@ impl PostgresStore {
             // query_canceled (statement_timeout), lock_not_available (lock_timeout).
             Some("57014" | "55P03") => StoreErrorKind::Busy,
             Some(code) if code.starts_with("23") => StoreErrorKind::Constraint,
+            // raise_exception: a rule of the database's own (Coder's trigger_insert_apikeys
+            // refuses a key for a deleted user).
+            Some("P0001") => StoreErrorKind::Constraint,
             Some("53100") => StoreErrorKind::Full,
             Some(code) if code.starts_with("25") && code != "25P02" => StoreErrorKind::ReadOnly,
             _ => StoreErrorKind::Io,
